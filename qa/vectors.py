@@ -1,0 +1,282 @@
+"""The dense index: FAISS over inner product (cosine of L2-normalised vectors), keyed by chunk id.
+
+The SQLite store holds every vector, so this index is derived data: it is saved to
+`vectors.faiss` by writing a temp file and renaming it, with a small JSON sidecar naming
+the store generation it matches and the index type. On open, a missing, unreadable or
+stale file is rebuilt from the store (seconds, no re-embedding), so the two never
+disagree for long.
+
+Index type, chosen automatically whenever the index is built or saved (`IndexPolicy`):
+
+- below `flat_max` vectors (50k, ~75 MB at dim 384): `flat`, an exact `IndexFlatIP` in an
+  `IndexIDMap2`. A query scans everything, which is still only a few ms at 50k.
+- from `flat_max` on: `ivf`, an `IndexIVFFlat` with ~4*sqrt(n) lists, probing `nprobe`
+  of them per query, with a hash-table direct map so single vectors stay reconstructable.
+
+Why IVF and not HNSW above the threshold: the archive removes and re-adds the chunks of
+every changed article, and FAISS's HNSW cannot remove vectors (each removal would mean
+rebuilding the graph, about a minute at 100k vectors on two cores), while IVF removes in
+place, trains in seconds, and keeps the vectors uncompressed, so `scores()` stays exact.
+`benchmarks/scale.py` measures flat, IVF and HNSW side by side (build time, size, latency,
+recall@10 against flat); see the README for the figures.
+
+Filters (`allowed` ids) stay exact: a flat index searches with an id selector; an IVF index
+scores a small allowed set exhaustively (probing only a few lists could miss it) and
+widens `nprobe` in proportion for a large one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import faiss
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+IndexKind = Literal["flat", "ivf"]
+SIDECAR_TYPES: dict[str, IndexKind] = {"flat-ip": "flat", "ivf-flat-ip": "ivf"}
+
+
+@dataclass(frozen=True)
+class IndexPolicy:
+    """When to leave exact search, and how the approximate index is shaped.
+
+    flat_max: from this many vectors on, use IVF (below it, flat; an IVF index that
+        shrinks under half of it goes back to flat, so sizes near the line don't flap).
+    lists_per_sqrt: IVF lists = this * sqrt(n) (FAISS's usual 4..16 * sqrt(n)).
+    nprobe: lists probed per query (recall@10 vs flat ~0.99 at 100k, see README).
+    retrain_growth: retrain the IVF lists when the index has grown this many times
+        beyond the size it was trained at (new data may not fit the old lists).
+    exact_filter_max: filtered IVF searches with at most this many allowed ids are exact.
+    """
+
+    flat_max: int = 50_000
+    lists_per_sqrt: float = 4.0
+    nprobe: int = 32
+    retrain_growth: float = 2.0
+    exact_filter_max: int = 20_000
+
+    def nlist(self, n: int) -> int:
+        return int(min(max(16, round(self.lists_per_sqrt * math.sqrt(max(n, 1)))), 65_536))
+
+    def kind_for(self, n: int, current: IndexKind) -> IndexKind:
+        if current == "ivf":
+            return "ivf" if n >= self.flat_max // 2 else "flat"
+        return "ivf" if n >= self.flat_max else "flat"
+
+
+DEFAULT_POLICY = IndexPolicy()
+
+
+def _empty(nq: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((nq, 0), np.float32), np.zeros((nq, 0), np.int64)
+
+
+def _flat(dim: int) -> faiss.Index:
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+
+def _ivf(dim: int, ids: np.ndarray, vecs: np.ndarray, policy: IndexPolicy) -> faiss.Index:
+    """An IVF index trained on (a sample of) `vecs`, holding all of them."""
+    nlist = policy.nlist(len(vecs))
+    index = faiss.index_factory(dim, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
+    sample = vecs
+    if len(vecs) > 64 * nlist:  # k-means needs ~40-256 points per list; more only costs time
+        rng = np.random.default_rng(0)
+        sample = vecs[np.sort(rng.choice(len(vecs), 64 * nlist, replace=False))]
+    index.train(np.ascontiguousarray(sample))
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)
+    index.nprobe = policy.nprobe
+    index.add_with_ids(np.ascontiguousarray(vecs), ids)
+    return index
+
+
+class VectorIndex:
+    """Inner-product search over L2-normalised vectors, flat or IVF (see module docstring).
+
+    Example:
+        >>> vi = VectorIndex(384)                                    # doctest: +SKIP
+        >>> vi.add([1, 2], vectors); vi.search(query, 10)            # doctest: +SKIP
+    """
+
+    def __init__(self, dim: int, policy: IndexPolicy | None = None, kind: IndexKind | None = None):
+        """`kind` forces an index type (tests, benchmarks); None chooses by size on save."""
+        self.dim = dim
+        self.policy = policy or DEFAULT_POLICY
+        self.forced_kind = kind
+        self.trained_count = 0
+        self.index: faiss.Index = _flat(dim)
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    @property
+    def kind(self) -> IndexKind:
+        return "ivf" if isinstance(self.index, faiss.IndexIVF) else "flat"
+
+    # -- writing ------------------------------------------------------------------------
+    def add(self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids):
+            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+
+    def remove(self, ids: Sequence[int] | np.ndarray) -> None:
+        if len(ids):
+            self.index.remove_ids(np.asarray(ids, dtype=np.int64))
+
+    def optimize(self) -> bool:
+        """Switch to the index type the policy wants for the current size (or the forced
+        one), retraining IVF lists after large growth. Returns True if it rebuilt."""
+        want = self.forced_kind or self.policy.kind_for(len(self), self.kind)
+        if want == "ivf" and len(self) < 2 * self.policy.nlist(len(self)):
+            want = "flat"  # too few vectors to train the lists (only with a forced kind)
+        stale = want == "ivf" and self.kind == "ivf" and len(self) > self.policy.retrain_growth * max(self.trained_count, 1)
+        if want == self.kind and not stale:
+            return False
+        ids, vecs = self.export()
+        self._rebuild(want, ids, vecs)
+        return True
+
+    def _rebuild(self, kind: IndexKind, ids: np.ndarray, vecs: np.ndarray) -> None:
+        if kind == "ivf":
+            self.index = _ivf(self.dim, ids, vecs, self.policy)
+            self.trained_count = len(ids)
+        else:
+            self.index = _flat(self.dim)
+            self.add(ids, vecs)
+            self.trained_count = 0
+        logger.info("vector index rebuilt as %s over %d vectors", kind, len(ids))
+
+    # -- reading ------------------------------------------------------------------------
+    def ids(self) -> np.ndarray:
+        if self.kind == "flat":
+            return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        inv = self.index.invlists
+        parts = [faiss.rev_swig_ptr(inv.get_ids(lst), inv.list_size(lst)).copy()
+                 for lst in range(self.index.nlist) if inv.list_size(lst)]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+    def export(self) -> tuple[np.ndarray, np.ndarray]:
+        """All (ids, vectors), e.g. to rebuild as another index type."""
+        if self.kind == "flat":
+            n = len(self)
+            vecs = faiss.vector_to_array(self.index.index.codes).view(np.float32).reshape(n, self.dim)
+            return self.ids(), vecs.copy()
+        ids = self.ids()
+        return ids, self._reconstruct(ids)
+
+    def _reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        if not len(ids):
+            return np.zeros((0, self.dim), np.float32)
+        return self.index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64))
+
+    def search(self, queries: np.ndarray, n: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top `n` (scores, ids) per query row; ids are -1 where fewer exist.
+
+        `allowed` restricts the search to those chunk ids (filters)."""
+        q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        if len(self) == 0:
+            return _empty(len(q))
+        n = max(1, min(n, len(self)))
+        if allowed is None:
+            return self.index.search(q, n)
+        if len(allowed) == 0:
+            return _empty(len(q))
+        allowed = np.asarray(allowed, dtype=np.int64)
+        n = min(n, len(allowed))
+        sel = faiss.IDSelectorBatch(allowed)
+        if self.kind == "flat":
+            return self.index.search(q, n, params=faiss.SearchParameters(sel=sel))
+        if len(allowed) <= self.policy.exact_filter_max:
+            return self._exact_subset(q, n, allowed)
+        share = len(allowed) / max(len(self), 1)
+        nprobe = min(self.index.nlist, math.ceil(self.index.nprobe / max(share, 1e-9)))
+        return self.index.search(q, n, params=faiss.SearchParametersIVF(sel=sel, nprobe=nprobe))
+
+    def _exact_subset(self, q: np.ndarray, n: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exhaustive search over `allowed` (ids absent from the index are ignored)."""
+        try:
+            ids, vecs = allowed, self._reconstruct(allowed)
+        except RuntimeError:  # some allowed id has no vector: keep the ones that do
+            found = [(int(i), self.index.reconstruct(int(i))) for i in allowed if self._has(int(i))]
+            if not found:
+                return _empty(len(q))
+            ids = np.array([i for i, _ in found], np.int64)
+            vecs = np.stack([v for _, v in found])
+        sims = q @ vecs.T
+        n = min(n, len(ids))
+        top = np.argsort(-sims, axis=1, kind="stable")[:, :n]
+        return np.take_along_axis(sims, top, axis=1).astype(np.float32), ids[top]
+
+    def _has(self, i: int) -> bool:
+        try:
+            self.index.reconstruct(i)
+            return True
+        except RuntimeError:
+            return False
+
+    def scores(self, query: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
+        """Exact cosine of one query with specific chunks (for fusing candidates)."""
+        if not len(ids):
+            return {}
+        out = {}
+        q = np.asarray(query, dtype=np.float32).ravel()
+        for i in ids:
+            i = int(i)
+            try:
+                out[i] = float(self.index.reconstruct(i) @ q)
+            except RuntimeError:  # id not in the index
+                continue
+        return out
+
+    # -- persistence --------------------------------------------------------------------
+    def sidecar(self, generation: int, model_id: str) -> dict[str, object]:
+        side: dict[str, object] = {"generation": generation, "count": len(self), "model_id": model_id, "dim": self.dim,
+                                   "type": "ivf-flat-ip" if self.kind == "ivf" else "flat-ip"}
+        if self.kind == "ivf":
+            side.update(nlist=int(self.index.nlist), nprobe=int(self.index.nprobe), trained_count=self.trained_count)
+        return side
+
+    def save(self, path: Path, generation: int, model_id: str) -> None:
+        """Choose the index type for the current size (see `optimize`), then atomically
+        write the index and its sidecar (temp file + rename)."""
+        self.optimize()
+        tmp = path.with_name(path.name + ".tmp")
+        faiss.write_index(self.index, str(tmp))
+        os.replace(tmp, path)
+        stmp = path.with_name(path.name + ".json.tmp")
+        stmp.write_text(json.dumps(self.sidecar(generation, model_id), ensure_ascii=False), encoding="utf-8")
+        os.replace(stmp, path.with_name(path.name + ".json"))
+
+    @classmethod
+    def load(
+        cls, path: Path, dim: int, generation: int, model_id: str, count: int, policy: IndexPolicy | None = None
+    ) -> VectorIndex | None:
+        """The saved index if it matches the store exactly, else None (caller rebuilds)."""
+        side_path = path.with_name(path.name + ".json")
+        try:
+            side = json.loads(side_path.read_text(encoding="utf-8"))
+            if (side.get("generation"), side.get("model_id"), side.get("dim"), side.get("count")) != (
+                generation, model_id, dim, count,
+            ) or side.get("type", "flat-ip") not in SIDECAR_TYPES:
+                logger.info("vector index %s is stale (%s); rebuilding from the store", path, side)
+                return None
+            index = faiss.read_index(str(path))
+        except (OSError, ValueError, RuntimeError) as e:
+            logger.info("vector index %s unusable (%s); rebuilding from the store", path, e)
+            return None
+        if index.ntotal != count or index.d != dim:
+            return None
+        obj = cls(dim, policy)
+        obj.index = index
+        if obj.kind == "ivf":
+            index.nprobe = obj.policy.nprobe  # the running code's policy wins over the saved one
+            obj.trained_count = int(side.get("trained_count") or count)
+        return obj

@@ -1,0 +1,121 @@
+"""The FAISS wrapper: exact flat search below the size threshold, IVF above it, with
+remove, exact `scores`, filters and save/load working the same on both."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from qa.vectors import IndexPolicy, VectorIndex
+
+DIM = 32
+SMALL = IndexPolicy(flat_max=2_000, nprobe=8, exact_filter_max=300)
+
+
+def clustered(n: int, seed: int = 0, centers: int = 50) -> np.ndarray:
+    """Unit vectors around `centers` directions: a stand-in for topic-clustered embeddings."""
+    rng = np.random.default_rng(seed)
+    c = rng.normal(size=(centers, DIM))
+    x = c[rng.integers(0, centers, n)] + 0.35 * rng.normal(size=(n, DIM))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def ids_for(n: int) -> np.ndarray:
+    return np.arange(n, dtype=np.int64) * 7 + 3  # sparse ids, like chunk ids after deletions
+
+
+@pytest.fixture(params=["flat", "ivf"])
+def index(request) -> tuple[VectorIndex, np.ndarray, np.ndarray]:
+    n = 3_000
+    vecs, ids = clustered(n), ids_for(n)
+    vi = VectorIndex(DIM, SMALL)
+    vi.add(ids, vecs)
+    if request.param == "ivf":
+        assert vi.optimize() and vi.kind == "ivf"
+    return vi, ids, vecs
+
+
+def test_search_finds_itself_and_scores_are_exact(index):
+    vi, ids, vecs = index
+    s, i = vi.search(vecs[10], 5)
+    assert i[0][0] == ids[10] and s[0][0] == pytest.approx(1.0, abs=1e-5)
+    got = vi.scores(vecs[10], [int(ids[10]), int(ids[20]), 999_999])
+    assert set(got) == {int(ids[10]), int(ids[20])}
+    assert got[int(ids[20])] == pytest.approx(float(vecs[20] @ vecs[10]), abs=1e-5)
+
+
+def test_remove_and_ids(index):
+    vi, ids, vecs = index
+    vi.remove(ids[:100])
+    assert len(vi) == len(ids) - 100
+    assert set(vi.ids().tolist()) == set(ids[100:].tolist())
+    _, i = vi.search(vecs[5], 10)
+    assert ids[5] not in i[0]
+    assert vi.scores(vecs[5], [int(ids[5])]) == {}
+
+
+@pytest.mark.parametrize("n_allowed", [1, 40, 2_500])
+def test_filters_return_only_allowed_and_the_exact_best(index, n_allowed):
+    vi, ids, vecs = index
+    rng = np.random.default_rng(1)
+    allowed = rng.choice(ids, n_allowed, replace=False)
+    q = vecs[0]
+    s, i = vi.search(q, 10, allowed)
+    got = [x for x in i[0] if x >= 0]
+    assert got and set(got) <= set(allowed.tolist())
+    pos = {int(v): k for k, v in enumerate(ids)}
+    best = max(allowed, key=lambda a: float(vecs[pos[int(a)]] @ q))
+    assert got[0] == best  # the best allowed vector is never missed, even with IVF
+    assert vi.search(q, 10, np.zeros(0, np.int64))[1].shape == (1, 0)
+
+
+def test_auto_kind_follows_size_and_sidecar_records_it(tmp_path):
+    vi = VectorIndex(DIM, SMALL)
+    vi.add(ids_for(1_500), clustered(1_500))
+    path = tmp_path / "vectors.faiss"
+    vi.save(path, 1, "m")
+    assert vi.kind == "flat"
+    assert json.loads((tmp_path / "vectors.faiss.json").read_text())["type"] == "flat-ip"
+    more = clustered(1_000, seed=2)
+    vi.add(ids_for(2_500)[1_500:], more)
+    vi.save(path, 2, "m")
+    side = json.loads((tmp_path / "vectors.faiss.json").read_text())
+    assert vi.kind == "ivf" and side["type"] == "ivf-flat-ip" and side["count"] == 2_500 and side["nlist"] > 0
+    loaded = VectorIndex.load(path, DIM, 2, "m", 2_500, SMALL)
+    assert loaded is not None and loaded.kind == "ivf" and len(loaded) == 2_500
+    assert loaded.search(more[0], 1)[1][0][0] == ids_for(2_500)[1_500]
+    assert VectorIndex.load(path, DIM, 3, "m", 2_500, SMALL) is None  # stale generation
+    # shrinking well below the threshold goes back to exact search
+    loaded.remove(ids_for(2_500)[:1_600])
+    loaded.save(path, 4, "m")
+    assert loaded.kind == "flat" and len(loaded) == 900
+
+
+def test_ivf_recall_against_flat():
+    vecs, ids = clustered(5_000, seed=3), ids_for(5_000)
+    queries = clustered(200, seed=4)
+    flat = VectorIndex(DIM, SMALL, kind="flat")
+    ivf = VectorIndex(DIM, SMALL, kind="ivf")
+    for vi in (flat, ivf):
+        vi.add(ids, vecs)
+        vi.optimize()
+    assert (flat.kind, ivf.kind) == ("flat", "ivf")
+    truth = flat.search(queries, 10)[1]
+    got = ivf.search(queries, 10)[1]
+    recall = np.mean([len(set(t) & set(g)) / 10 for t, g in zip(truth, got)])
+    assert recall >= 0.9
+
+
+def test_export_round_trips(index):
+    vi, ids, vecs = index
+    got_ids, got = vi.export()
+    order = np.argsort(got_ids)
+    assert np.array_equal(got_ids[order], ids)
+    assert np.allclose(got[order], vecs, atol=1e-6)
+
+
+def test_sample_archive_uses_the_exact_index(sample_archive_ro):
+    vi = sample_archive_ro._vector_index()
+    assert vi.kind == "flat" and len(vi) == sample_archive_ro.info().vectors
