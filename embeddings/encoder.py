@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -157,26 +158,44 @@ def load_encoder(spec: str | None = None, device: str | None = None) -> Encoder:
         return enc
 
 
-def _load(spec: str | None, device: str | None) -> Encoder:
+def _load_st(name: str, device: str | None, local_only: bool) -> Any:
+    """SentenceTransformer(name) without transformers' per-load progress bar on stderr."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(name, device=device, local_files_only=local_only)
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _load(spec: str | None, device: str | None) -> Encoder:
     if _is_default(spec):
         path = materialise_default_model()
-        model = SentenceTransformer(str(path), device=device, local_files_only=True)
+        model = _load_st(str(path), device, local_only=True)
         enc = Encoder(model, spec or "default", DEFAULT_MODEL_ID, QUERY_PROMPT, PASSAGE_PROMPT)
     else:
         assert spec is not None
         local = Path(spec).expanduser()
         is_local = local.is_dir()
         try:
-            model = SentenceTransformer(str(local) if is_local else spec, device=device,
-                                        local_files_only=not is_local)
+            # the local cache first; the hub only where it is reachable and allowed
+            model = _load_st(str(local) if is_local else spec, device, local_only=True)
         except Exception as exc:  # noqa: BLE001 - many failure types (OSError, ValueError, HF errors)
-            raise QAError(
-                f"cannot load embedding model {spec!r}: it must be a local sentence-transformers "
-                "model directory or a model already in the Hugging Face cache (nothing is "
-                f"downloaded). The default model needs no download. ({type(exc).__name__}: {_first_line(exc)})"
-            ) from exc
+            offline = is_local or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+            try:
+                if offline:
+                    raise exc
+                model = _load_st(spec, device, local_only=False)
+            except Exception as exc2:  # noqa: BLE001
+                raise QAError(
+                    f"cannot load embedding model {spec!r}: it must be a local sentence-transformers "
+                    "model directory, a model in the Hugging Face cache, or (online) a hub model name. "
+                    f"The default model needs no download. ({type(exc2).__name__}: {_first_line(exc2)})"
+                ) from exc2
         resolved = local.resolve() if is_local else None
         model_id = _local_model_id(resolved) if resolved else spec
         q, p = _prompts(model, _model_name(spec, resolved))

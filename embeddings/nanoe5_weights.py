@@ -126,6 +126,7 @@ def materialise_default_model(cache_dir: Path | None = None) -> Path:
         tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{target.name}-{os.getpid()}-", dir=models))
         try:
             _build(src, tmp)
+            os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a model dir is ordinary data
             try:
                 os.rename(tmp, target)
             except OSError:

@@ -2,7 +2,7 @@
 
 Highlighting is lexical: each sentence of a passage is scored by the IDF-weighted share
 of the question's terms it contains (after the same normalisation as the keyword index),
-plus a small bonus for shared character bigrams, which catches words jieba cut
+plus a small bonus for shared character bigrams (a tie-breaker), which catches words jieba cut
 differently. It is cheap enough to run on every passage and, unlike a second embedding
 pass, points at the words the reader asked about.
 
@@ -52,7 +52,10 @@ def coverage(text: str, weights: dict[str, float]) -> float:
     if total <= 0:
         return 0.0
     norm = normalize(text)
-    return sum(w for t, w in weights.items() if t in norm) / total
+    matched = [t for t in weights if t in norm]
+    # a sub-word found inside a longer matched term (周庄 in 周庄镇) is one match, not two
+    longest = [t for t in matched if not any(t != u and t in u for u in matched)]
+    return sum(weights[t] for t in longest) / total
 
 
 def best_sentences(text: str, question: str, weights: dict[str, float], n: int = 1) -> tuple[tuple[int, int], ...]:
@@ -69,7 +72,7 @@ def best_sentences(text: str, question: str, weights: dict[str, float], n: int =
         overlap = len(qgrams & grams) / len(qgrams) if qgrams else 0.0
         # sentences that are only a headline or a credit line answer nothing
         short_penalty = 0.5 if len(sent) < 8 else 0.0
-        scored.append((cov + 0.3 * overlap - short_penalty, -idx, (s, e)))
+        scored.append((cov + 0.15 * overlap - short_penalty, -idx, (s, e)))
     scored.sort(reverse=True)
     return tuple(sorted(span for _, _, span in scored[:n]))
 

@@ -2,7 +2,7 @@
 
 - `.jsonl` / `.json`: article records (`id` or `doc_id`, `title`, `text`, optional `date`,
   `page`, `source`, `byline`; any other field is kept as metadata).
-- `.txt` / `.md`, `.html` / `.htm`, `.pdf`: newspaper pages, split into articles by
+- `.txt`, `.html` / `.htm`, `.pdf`: newspaper pages, split into articles by
   `qa.page` (a page with a single article yields one record). `fmt="article"` reads a
   text file as exactly one article instead.
 Directories recurse (sorted, hidden files and `page.json` sidecars skipped).
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 InputFormat = Literal["auto", "page", "article"]
 
 RECORD_SUFFIXES = {".jsonl", ".json"}
-PAGE_SUFFIXES = {".txt", ".md", ".html", ".htm", ".pdf"}
+PAGE_SUFFIXES = {".txt", ".html", ".htm", ".pdf"}
 SUPPORTED_SUFFIXES = RECORD_SUFFIXES | PAGE_SUFFIXES
 
 ID_FIELDS = ("id", "doc_id")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -38,6 +39,8 @@ class FusionParams:
 
     dense_weight: float = 0.5
     depth: int = 50
+    method: Literal["convex", "rrf"] = "convex"  # "rrf": plain reciprocal-rank fusion, for comparison
+    rrf_k: int = 60
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ def fuse(dense: dict[int, float], keyword: dict[int, float], params: FusionParam
     ids = sorted(set(dense) | set(keyword))
     if not ids:
         return []
+    if params.method == "rrf":
+        return rrf(dense, keyword, params.rrf_k)
     d = np.array([dense.get(i, np.nan) for i in ids], dtype=np.float64)
     if np.isnan(d).all():
         dn = np.zeros_like(d)
@@ -78,6 +83,17 @@ def fuse(dense: dict[int, float], keyword: dict[int, float], params: FusionParam
     fused = w * dn + (1 - w) * kn
     order = np.argsort(-fused, kind="stable")
     return [ScoredChunk(ids[i], float(fused[i]), dense.get(ids[i]), keyword.get(ids[i], 0.0)) for i in order]
+
+
+def rrf(dense: dict[int, float], keyword: dict[int, float], k: int = 60) -> list[ScoredChunk]:
+    """Reciprocal-rank fusion: sum of 1 / (k + rank) over the lists a chunk appears in."""
+    score: dict[int, float] = {}
+    for scores in (dense, keyword):
+        ranked = sorted((i for i, s in scores.items() if s > 0 or scores is dense), key=lambda i: -scores[i])
+        for r, i in enumerate(ranked, 1):
+            score[i] = score.get(i, 0.0) + 1.0 / (k + r)
+    order = sorted(score, key=lambda i: -score[i])
+    return [ScoredChunk(i, score[i], dense.get(i), keyword.get(i)) for i in order]
 
 
 class Retriever:

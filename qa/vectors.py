@@ -167,7 +167,7 @@ class VectorIndex:
         """All (ids, vectors), e.g. to rebuild as another index type."""
         if self.kind == "flat":
             n = len(self)
-            vecs = faiss.vector_to_array(self.index.index.codes).view(np.float32).reshape(n, self.dim)
+            vecs = faiss.vector_to_array(faiss.downcast_index(self.index.index).codes).view(np.float32).reshape(n, self.dim)
             return self.ids(), vecs.copy()
         ids = self.ids()
         return ids, self._reconstruct(ids)

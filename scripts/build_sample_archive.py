@@ -2,11 +2,14 @@
 """Rebuild the precomputed sample archive shipped in data/sample_archive/.
 
 Run after changing the sample data, the page parser, chunking or the default model; the
-test `test_sample.py::test_shipped_sample_archive_is_current` fails until you do.
+test `tests/test_sample.py` fails until you do. Incremental: the shipped archive is
+updated in a scratch copy (only changed articles are re-embedded, articles no longer in
+the sample are removed), compacted, and copied back.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import sys
@@ -18,14 +21,31 @@ sys.path.insert(0, str(ROOT))
 
 from qa import Archive  # noqa: E402
 from qa.archive import DB_NAME, VECTORS_NAME  # noqa: E402
-from qa.sample import PREBUILT, SAMPLE_DATA  # noqa: E402
+from qa.sample import PREBUILT, default_model_id, prebuilt_model_id  # noqa: E402
+
+FILES = (DB_NAME, VECTORS_NAME, VECTORS_NAME + ".json")
 
 
 def main() -> None:
+    import argparse
+
     from tqdm import tqdm
 
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--start-from", type=Path, help="an archive of the sample made with the default model "
+                    "(e.g. by `python app.py`) to reuse instead of the shipped one")
+    args = ap.parse_args()
+    base = args.start_from.resolve() if args.start_from else PREBUILT
+    os.chdir(ROOT)  # store source paths relative to the repository
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "sample"
+        work.mkdir()
+        if args.start_from or prebuilt_model_id() == default_model_id(None):
+            if (base / DB_NAME).exists():
+                src = sqlite3.connect(base / DB_NAME)
+                src.backup(dst := sqlite3.connect(work / DB_NAME))  # consistent copy, WAL included
+                dst.close()
+                src.close()
         bar = tqdm(unit="article")
 
         def progress(done: int, total: int) -> None:
@@ -33,20 +53,31 @@ def main() -> None:
             bar.refresh()
 
         with Archive.open(work) as archive:
-            report = archive.ingest([SAMPLE_DATA], progress=progress)
+            report = archive.ingest(["data/sample"], progress=progress)
             bar.close()
             print(report.summary())
             for f in report.failed:
                 print("failed:", f)
+            from qa.ingest import read_inputs
+            from qa.records import ArticleRecord
+
+            current = {r.id for r in read_inputs(["data/sample"]) if isinstance(r, ArticleRecord)}
+            stale = [a.id for a in archive.articles() if a.id not in current]
+            for article_id in stale:
+                archive.remove(article_id)
+            print(f"removed {len(stale)} articles no longer in the sample")
+            with archive.store.db as db:  # source paths relative to the repository
+                db.execute("UPDATE articles SET source_file = substr(source_file, ?) WHERE source_file LIKE ?",
+                           (len(str(ROOT)) + 2, str(ROOT) + "/%"))
+            archive._vector_index()  # make sure the FAISS file matches before copying
+            print(archive.info())
         con = sqlite3.connect(work / DB_NAME)
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         con.execute("PRAGMA journal_mode=DELETE")
         con.execute("VACUUM")
         con.close()
-        if PREBUILT.exists():
-            shutil.rmtree(PREBUILT)
-        PREBUILT.mkdir(parents=True)
-        for name in (DB_NAME, VECTORS_NAME, VECTORS_NAME + ".json"):
+        PREBUILT.mkdir(parents=True, exist_ok=True)
+        for name in FILES:
             shutil.copyfile(work / name, PREBUILT / name)
     print("wrote", PREBUILT, sorted(p.name for p in PREBUILT.iterdir()))
 

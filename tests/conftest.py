@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Tests never touch the network: a model that is not local fails at once instead of retrying.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+SEED = Path(__file__).resolve().parents[1] / "data" / "sample" / "jiaozuo_daily" / "jiaozuo_daily_page.txt"
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +70,31 @@ def sample_archive(sample_archive_dir, tmp_path):
     archive = Archive.open(dst)
     yield archive
     archive.close()
+
+
+NEWS = [
+    {"id": "n1", "title": "總統接見旅居泰國僑胞代表", "date": "1992-01-14", "source": "總統府新聞稿", "page": "2",
+     "text": "李總統登輝先生今天接見旅居泰國僑胞代表時表示，我們的政治及憲政改革，是國家發展到目前這個階段必須要做的事。"
+             "泰國中華會館是當年國父在泰國鼓吹革命時所創立，至今已有八十五年的歷史。"},
+    {"id": "n2", "title": "总统出席国庆大会", "date": "2021-10-10", "source": "總統府新聞稿", "page": "1",
+     "text": "总统今天上午出席中华民国110年国庆大会并发表演说，强调守护民主自由的决心。现场有超过一万名民众参与。"},
+    {"id": "n3", "title": "副總統訪問友邦", "date": "2023-05-20", "source": "外交部新聞稿", "page": "1",
+     "text": "副總統率團訪問友邦巴拉圭，參加新任總統就職典禮，並與當地僑界餐敘。訪問團共有２５人。"},
+]
+
+
+@pytest.fixture(scope="session")
+def small_archive_dir(tmp_path_factory, encoder) -> Path:
+    """The seed page plus three short news records (simplified and traditional, with
+    dates, sources, pages), embedded once per run. Copy it before writing to it."""
+    import json
+
+    from qa import Archive
+
+    d = tmp_path_factory.mktemp("small")
+    src = d / "news.jsonl"
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in NEWS) + "\n", encoding="utf-8")
+    with Archive.open(d / "archive") as a:
+        report = a.ingest([SEED, src])
+        assert not report.failed, report.failed
+    return d / "archive"

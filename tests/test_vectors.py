@@ -11,7 +11,7 @@ import pytest
 from qa.vectors import IndexPolicy, VectorIndex
 
 DIM = 32
-SMALL = IndexPolicy(flat_max=2_000, nprobe=8, exact_filter_max=300)
+SMALL = IndexPolicy(flat_max=2_000, lists_per_sqrt=1.0, nprobe=8, exact_filter_max=300)
 
 
 def clustered(n: int, seed: int = 0, centers: int = 50) -> np.ndarray:
@@ -119,3 +119,30 @@ def test_export_round_trips(index):
 def test_sample_archive_uses_the_exact_index(sample_archive_ro):
     vi = sample_archive_ro._vector_index()
     assert vi.kind == "flat" and len(vi) == sample_archive_ro.info().vectors
+
+
+def test_archive_switches_to_ivf_past_the_threshold_and_keeps_working(sample_archive, monkeypatch):
+    """Through the real archive: a (lowered) threshold makes the next save build IVF;
+    search, filters, remove and reopening keep working on it."""
+    import qa.vectors
+    from qa import Archive
+
+    query = "總統接見史瓦帝尼王國大使呈遞到任國書"
+    n = sample_archive.info().vectors
+    monkeypatch.setattr(qa.vectors, "DEFAULT_POLICY", IndexPolicy(flat_max=n // 2, nprobe=16))
+    before = [h.article_id for h in sample_archive.search(query, 5, "dense")]
+    victim = next(a.id for a in sample_archive.articles() if a.id not in before)
+    sample_archive.remove(victim)  # a change, so the index is saved, choosing its type
+    side = json.loads((sample_archive.path / "vectors.faiss.json").read_text())
+    assert side["type"] == "ivf-flat-ip" and side["count"] == sample_archive.info().vectors < n
+    assert sample_archive._vector_index().kind == "ivf"
+    assert [h.article_id for h in sample_archive.search(query, 5, "dense")][0] == before[0]
+    hits = sample_archive.search(query, 5, "hybrid", date_from="2022-01-01", date_to="2022-12-31")
+    assert hits and all(h.citation.date.startswith("2022") for h in hits)
+    sample_archive.close()
+    reopened = Archive.open(sample_archive.path)
+    try:
+        assert reopened._vector_index().kind == "ivf"
+        assert reopened.search(query, 1, "dense")[0].article_id == before[0]
+    finally:
+        reopened.close()
