@@ -25,9 +25,10 @@ ALL = "（全部）"
 SAMPLE_SOURCES = {"焦作日报", "中華民國總統府新聞稿"}
 SAMPLE_EXAMPLES = [
     "周庄镇2021年累计完成税收多少？",
-    "修武县周庄镇获得了哪些荣誉？",
+    "修武县周庄镇获得了多少项荣誉？",
+    "焦作市推进了多少个高速公路项目？",
     "1992年总统接见旅居泰国侨胞代表时说了什么？",
-    "What did the president say about Thailand's overseas Chinese?",
+    "蔡英文总统出访了哪些国家？",
 ]
 CSS = """
 .qa-reply mark, .qa-question mark { background: #fde68a; color: inherit; padding: 0 1px; }
@@ -44,7 +45,9 @@ CSS = """
 .qa-fulltext { white-space: pre-wrap; max-height: 28em; overflow-y: auto; background: #f9fafb;
                padding: .5em; border-radius: 4px; font-size: .92em; }
 .qa-notfound p { margin: .2em 0; }
-#qa-archive-info td { padding: 2px 10px 2px 0; }
+#qa-archive-info, #qa-archive-info td { border: none !important; }
+#qa-archive-info td { padding: 2px 14px 2px 0; }
+#qa-archive-info td:first-child { color: #6b7280; }
 """
 
 
@@ -147,11 +150,16 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
         return gr.update(visible=False)
 
     def answer(question: str, queries: list[str], filt: tuple, use_qdates: bool):
+        if not archive.info().articles:
+            return None, '<div class="qa-reply qa-notfound"><p>档案库还是空的：请先在「档案库」页上传版面或 JSONL 文件。</p></div>'
         try:
             filters = filters_from(*filt)
         except ValueError as e:
             return None, f'<div class="qa-reply qa-notfound"><p>{html.escape(str(e))}</p></div>'
-        turn = run_turn(archive, question, queries, filters, k=k, use_question_dates=use_qdates)
+        try:
+            turn = run_turn(archive, question, queries, filters, k=k, use_question_dates=use_qdates)
+        except QAError as e:  # e.g. a model that does not match the archive: say what to do
+            return None, f'<div class="qa-reply qa-notfound"><p>{html.escape(str(e))}</p></div>'
         return turn, render_turn(turn)
 
     def respond(message, history, conv, date_from, date_to, source, page, use_qdates):
@@ -180,7 +188,7 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
 
     def ingest(files, progress=gr.Progress()):
         if not files:
-            return "<p>请先选择要上传的文件。</p>", info_html(archive), *choices(), gr.update(), date_span()
+            return "<p>请先选择要上传的文件。</p>", info_html(archive), *choices(), gr.update(), date_span(), gr.update()
         paths = [f if isinstance(f, str) else f.name for f in files]
         with ingest_lock:
             stored, refused = store_uploads(paths, archive.path, int(max_upload_mb * 1e6))
@@ -195,9 +203,9 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
                     report = archive.ingest(stored, progress=on_progress)
                 except (QAError, OSError, ValueError) as e:
                     return (f"<p>导入失败：{html.escape(str(e))}</p>", info_html(archive), *choices(), gr.update(),
-                            date_span())
+                            date_span(), gr.update())
         banner = gr.update(visible=False) if archive.info().articles else gr.update()
-        return report_html(report, refused), info_html(archive), *choices(), banner, date_span()
+        return report_html(report, refused), info_html(archive), *choices(), banner, date_span(), None
 
     def fill_example(evt) -> str:
         """The clicked example question goes into the question box."""
@@ -212,10 +220,11 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
 
     def date_span() -> str:
         f = facets()
-        return f"档案日期范围：{f['date_min'] or '—'} – {f['date_max'] or '—'}"
+        return f"档案日期范围：{f['date_min']} – {f['date_max']}" if f["date_max"] else "档案日期范围：（暂无）"
 
     f0 = facets()
-    with gr.Blocks(title="档案问答 archive QA") as demo:
+    # delete_cache: uploads land in gradio's temp folder first; copies live in <archive>/uploads
+    with gr.Blocks(title="档案问答 archive QA", delete_cache=(3600, 3600)) as demo:
         gr.Markdown("## 档案问答 · archive QA\n用中文或英文提问；回答是档案中的原文段落，并注明出处。")
         banner = gr.Markdown(notice, visible=bool(notice), elem_id="qa-notice")
         with gr.Tab("问答 Chat"):
@@ -264,8 +273,16 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
                       api_visibility="private")
         clear.click(lambda: ("", "", ALL, ALL), None, filt, api_visibility="private")
         refresh.click(lambda: info_html(archive), None, info, api_visibility="private")
-        ingest_btn.click(ingest, [files], [report, info, source, page, banner, span], api_name="ingest", concurrency_limit=1)
+        ingest_btn.click(ingest, [files], [report, info, source, page, banner, span, files], api_name="ingest", concurrency_limit=1)
     return demo
+
+
+def warm(archive) -> None:
+    """Load the model, index and word segmenter before the first question needs them."""
+    try:
+        archive.search("周庄镇 warm up", k=1)
+    except Exception:  # noqa: BLE001 - the first question will report any real problem
+        logging.getLogger(__name__).warning("warming the model failed", exc_info=True)
 
 
 def offline_theme():
@@ -290,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"app.py: {e}", file=sys.stderr)
         return 2
     if not args.no_warm:  # load the model and index now, so the first question is quick
-        threading.Thread(target=lambda: archive.search("warm up", k=1), name="warm", daemon=True).start()
+        threading.Thread(target=warm, args=(archive,), name="warm", daemon=True).start()
     demo = build_app(archive, k=args.k, max_upload_mb=args.max_upload_mb, notice=notice)
     demo.queue(default_concurrency_limit=args.concurrency)
     demo.launch(server_name=args.host, server_port=port, share=args.share, prevent_thread_lock=True,

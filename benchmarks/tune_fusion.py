@@ -23,12 +23,23 @@ sys.path.insert(0, str(ROOT))
 
 from qa import Archive  # noqa: E402
 from qa.answer import coverage, idf_weights  # noqa: E402
-from qa.eval import load_questions, run_mode  # noqa: E402
+from qa.eval import parse_question, run_mode  # noqa: E402
 from qa.retrieve import FusionParams, Retriever  # noqa: E402
 from qa.store import Filters  # noqa: E402
 from qa.textnorm import query_terms  # noqa: E402
 
 SETS = {"cmrc": "cmrc2018_trial", "drcd": "drcd_dev"}
+
+
+def load_questions(path: Path, limit: int | None):
+    """The set's questions, skipping invalid records (CMRC trial has one empty question)."""
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            out.append(parse_question(json.loads(line), f"{path}:{n}", str(n)))
+        except ValueError as e:
+            print("skipped", e)
+    return out[:limit] if limit else out
 
 
 def build(work: Path, eval_dir: Path, name: str) -> Archive:
@@ -58,7 +69,8 @@ def main() -> None:
         print(f"[{n}] encoded {len(qs)} queries in {time.perf_counter() - t:.0f}s", flush=True)
     grid = [FusionParams()]
     if args.grid:
-        grid = [FusionParams(dense_weight=w, depth=d) for w, d in itertools.product([0.3, 0.4, 0.5, 0.6, 0.7], [30, 50, 100])]
+        grid = [FusionParams(method="rrf", depth=20), FusionParams(method="rrf", depth=50)]
+        grid += [FusionParams(dense_weight=w, depth=d) for w, d in itertools.product([0.3, 0.4, 0.5, 0.6, 0.7], [30, 50, 100])]
     results = {}
     for n, a in archives.items():
         for mode in ("keyword", "dense"):

@@ -9,15 +9,16 @@ pass, points at the words the reader asked about.
 Abstention: retrieval always returns *something*, so `ask` decides whether the best
 passage really relates to the question from two absolute signals: the dense cosine of
 the best passage and how much of the question's (IDF-weighted) vocabulary it contains.
-The thresholds were set on answerable questions (a set against its own corpus) versus
-unanswerable ones (the same questions against the other set's corpus); see the README.
+The threshold was set on answerable questions (a set against its own corpus) versus
+unanswerable ones (the same questions against the other set's corpus); see
+`AbstainParams` and the README.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .chunk import split_sentences
 from .records import Answer, Hit, Passage
@@ -28,12 +29,19 @@ NOT_FOUND_MESSAGE = "没有找到与这个问题相关的内容。可以换个�
 
 @dataclass(frozen=True)
 class AbstainParams:
-    """A question is answered when the best passage's cosine >= `min_dense`, or its
-    weighted term coverage >= `min_coverage` and cosine >= `min_dense_with_terms`."""
+    """A question is answered when `cosine + coverage_weight * coverage >= min_confidence`
+    for the best passage (cosine: dense similarity to the question; coverage: IDF-weighted
+    share of the question's terms in the passage). Keyword-only searches have no cosine and
+    use `keyword_min_coverage` alone.
 
-    min_dense: float = 0.86
-    min_coverage: float = 0.6
-    min_dense_with_terms: float = 0.80
+    Set on 1,200 questions (300 CMRC + 300 DRCD, each against its own corpus = answerable,
+    and against the other corpus = unanswerable): 0.91 answers 97.2% of the answerable and
+    declines 93.2% of the unanswerable (cosine alone at its best threshold: 93.3% / 92.7%).
+    """
+
+    min_confidence: float = 0.91
+    coverage_weight: float = 0.15
+    keyword_min_coverage: float = 0.45
 
 
 def _bigrams(s: str) -> set[str]:
@@ -78,15 +86,31 @@ def best_sentences(text: str, question: str, weights: dict[str, float], n: int =
 
 
 def decide_found(best: Hit | None, weights: dict[str, float], params: AbstainParams) -> tuple[bool, float]:
-    """Whether the best hit relates to the question, and the confidence used."""
+    """Whether the best hit relates to the question, and the confidence it was decided on."""
     if best is None:
         return False, 0.0
-    cos = best.dense_score if best.dense_score is not None else 0.0
     cov = coverage(best.citation.title + "\n" + best.text, weights)
-    found = cos >= params.min_dense or (cov >= params.min_coverage and cos >= params.min_dense_with_terms)
     if best.dense_score is None:  # keyword-only search: coverage alone decides
-        found = cov >= params.min_coverage
-    return found, round(max(cos, cov), 4)
+        return cov >= params.keyword_min_coverage, round(cov, 4)
+    conf = best.dense_score + params.coverage_weight * cov
+    return conf >= params.min_confidence, round(conf, 4)
+
+
+def merge_overlapping(hits: Sequence[Hit]) -> list[Hit]:
+    """Merge hits of one article whose spans overlap or touch into one passage, so the
+    same sentence is never cited twice (chunks overlap by a sentence by design). The merged
+    passage keeps the better rank and score; its text is exactly the article's span."""
+    kept: list[Hit] = []
+    for h in hits:
+        for i, k in enumerate(kept):
+            if k.article_id == h.article_id and h.start <= k.end and k.start <= h.end:
+                a, b = (k, h) if k.start <= h.start else (h, k)
+                text = a.text + b.text[a.end - b.start :] if b.end > a.end else a.text
+                kept[i] = replace(k, text=text, start=a.start, end=max(a.end, b.end))
+                break
+        else:
+            kept.append(h)
+    return kept
 
 
 def build_answer(
@@ -103,7 +127,7 @@ def build_answer(
     if not found:
         return Answer(question=question, passages=(), found=False, message=NOT_FOUND_MESSAGE, confidence=conf)
     passages = []
-    for h in hits:
+    for h in merge_overlapping(hits):
         spans = best_sentences(h.text, question, weights)
         passages.append(
             Passage(

@@ -20,8 +20,9 @@ filter panel are never dropped silently.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from .archive import Archive
@@ -138,6 +139,7 @@ def run_turn(
         retry = _ask(archive, query, filters, k)
         if retry.found:
             answer, applied, dropped = retry, filters, True
+    answer = _without_repeats(answer)
     articles: dict[str, Article] = {}
     for p in answer.passages:
         aid = p.citation.article_id
@@ -147,6 +149,20 @@ def run_turn(
             except NotFoundError:  # removed between search and display
                 pass
     return Turn(question, query, reason, applied, rng, bool(rng) and not dropped, dropped, answer, articles)
+
+
+def _without_repeats(answer: Answer) -> Answer:
+    """Drop a passage whose answering sentence was already cited from the same article:
+    overlapping chunks of one article often highlight the same sentence twice."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for p in answer.passages:
+        key = (p.citation.article_id, p.highlight.strip())
+        if p.highlight.strip() and key in seen:
+            continue
+        seen.add(key)
+        kept.append(p)
+    return answer if len(kept) == len(answer.passages) else replace(answer, passages=tuple(kept))
 
 
 def _ask(archive: Archive, query: str, f: ChatFilters, k: int) -> Answer:
@@ -172,6 +188,11 @@ def marked(text: str, spans: Sequence[tuple[int, int]]) -> str:
         pos = e
     out.append(esc(text[pos:]))
     return "".join(out)
+
+
+def _compact(markup: str) -> str:
+    """Blank lines between paragraphs would make a cited passage twice as tall."""
+    return re.sub(r"\n\s*\n+", "\n", markup.strip())
 
 
 def render_question(question: str) -> str:
@@ -232,7 +253,7 @@ def render_turn(turn: Turn) -> str:
         items.append(
             f'<details class="qa-source" data-n="{n}"><summary>'
             f'<span class="qa-cite">{_citation_line(n, p)}</span>'
-            f'<span class="qa-passage">{marked(p.text, p.highlights)}</span>'
+            f'<span class="qa-passage">{_compact(marked(p.text, p.highlights))}</span>'
             f'<span class="qa-expand">展开全文 ▾</span></summary>'
             f"{_full_article(article, p)}</details>"
         )

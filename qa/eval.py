@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import statistics
 import time
@@ -39,6 +40,8 @@ from .records import Hit, SearchMode
 
 if TYPE_CHECKING:
     from .archive import Archive
+
+logger = logging.getLogger(__name__)
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "keyword")
 DEFAULT_KS: tuple[int, ...] = (1, 3, 5, 10)
@@ -90,25 +93,45 @@ def parse_question(r: Any, where: str, default_id: str) -> Question:
                     frozenset(gold), dict(filters), _strings(r.get("gold_title_contains"), "gold_title_contains", where))
 
 
-def load_questions(path: str | Path, limit: int | None = None) -> list[Question]:
-    """Read a question set; `limit` keeps the first N (a deterministic slice).
+@dataclass(frozen=True)
+class QuestionSet:
+    """Questions read from a file, and the records skipped (blank `question`) as file:line."""
+
+    questions: tuple[Question, ...]
+    skipped: tuple[str, ...] = ()
+
+
+def read_question_set(path: str | Path, limit: int | None = None) -> QuestionSet:
+    """Read a question set; `limit` keeps the first N (a deterministic slice). Records whose
+    `question` is blank are skipped and listed (the shared CMRC trial set has two).
 
     Raises:
         ValueError: a line is not valid JSON or not a valid question (with file:line).
     """
-    out = []
+    out, skipped = [], []
     with open(path, encoding="utf-8-sig") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
+            where = f"{path}:{n}"
             try:
                 r = json.loads(line)
             except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{n}: invalid JSON ({e.msg})") from None
-            out.append(parse_question(r, f"{path}:{n}", str(n)))
+                raise ValueError(f"{where}: invalid JSON ({e.msg})") from None
+            if isinstance(r, dict) and isinstance(r.get("question"), str) and not r["question"].strip():
+                skipped.append(where)
+                continue
+            out.append(parse_question(r, where, str(n)))
             if limit and len(out) >= limit:
                 break
-    return out
+    if skipped:
+        logger.warning("%s: skipped %d question(s) with a blank `question` (%s)", path, len(skipped), ", ".join(skipped))
+    return QuestionSet(tuple(out), tuple(skipped))
+
+
+def load_questions(path: str | Path, limit: int | None = None) -> list[Question]:
+    """The questions of `read_question_set` as a list (blank ones skipped)."""
+    return list(read_question_set(path, limit).questions)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -61,8 +61,8 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the `eval` subcommand to `qa`'s subparsers; returns its parser."""
     p = subparsers.add_parser(
         "eval", help="measure retrieval and answers over a question set (report, charts, comparison)",
-        description="Run a question set through each search mode and report source-recall@k, answer-recall@k, "
-                    "highlight-hit, MRR@10, nDCG@10, abstention and latency, with bootstrap 95%% CIs.",
+        description="Run a question set through each search mode and report source-recall@k, answer-recall@k,\n"
+                    "highlight-hit, MRR@10, nDCG@10, abstention and latency, with bootstrap 95% CIs.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("questions", nargs="?", metavar="QUESTIONS.jsonl", help="question set (JSON Lines)")
     p.add_argument("--corpus", metavar="CORPUS.jsonl",
@@ -141,12 +141,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise ValueError("give a question set (QUESTIONS.jsonl), or --compare OLD.json NEW.json")
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be at least 1, got {args.limit}")
-    from .eval import evaluate, load_questions
+    from .eval import evaluate, read_question_set
 
     qpath = Path(args.questions)
     if not qpath.is_file():
         raise FileNotFoundError(f"no question file {qpath}")
-    questions = load_questions(qpath, args.limit)
+    qset = read_question_set(qpath, args.limit)
+    questions = list(qset.questions)
     if not questions:
         raise ValueError(f"{qpath} holds no questions")
     archive = _open_archive(args)
@@ -162,6 +163,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         finally:
             bar.close()
         params = {"modes": args.modes, "ks": args.ks, "limit": args.limit, "gold_field": args.gold_field,
+                  "skipped_blank_questions": list(qset.skipped),
                   "k_search": max(max(args.ks), 10), "k_ask": max(args.ks)}
         meta = run_metadata(archive, qpath, params, args.corpus)
     finally:

@@ -52,6 +52,14 @@ def git_commit(root: Path = ROOT) -> str | None:
     return None
 
 
+def _loadavg() -> list[float] | None:
+    """Other work on the machine slows queries; the load average says how much there was."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def run_metadata(archive: Any, questions_path: str | Path, params: dict[str, Any], corpus: str | Path | None = None) -> dict[str, Any]:
     """Who/what/when of a run: date, commit, model, archive, versions, parameters."""
     import faiss
@@ -71,7 +79,7 @@ def run_metadata(archive: Any, questions_path: str | Path, params: dict[str, Any
         "corpus_file": str(corpus) if corpus else None,
         "params": {**params, "fusion": asdict(archive.fusion), "abstain": asdict(archive.abstain)},
         "environment": {"python": platform.python_version(), "faiss": faiss.__version__,
-                        "machine": platform.machine(), "cpus": os.cpu_count()},
+                        "machine": platform.machine(), "cpus": os.cpu_count(), "loadavg": _loadavg()},
     }
 
 

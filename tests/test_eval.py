@@ -21,6 +21,7 @@ from qa.eval import (
     ndcg_at_k,
     paired_comparison,
     percentile,
+    read_question_set,
     reciprocal_rank,
     sign_test,
     summarize,
@@ -32,8 +33,8 @@ from qa.records import Citation, Hit
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_QUESTIONS = ROOT / "data" / "questions" / "sample_questions.jsonl"
 # Hybrid source-recall@3 on the sample set was 100% (39/39) when the set was written;
-# the floor leaves room for small ranking changes but catches a real regression.
-SAMPLE_HYBRID_SRC_RECALL_AT_3_FLOOR = 90.0
+# the floor allows 3 misses of 39 (92.3%) for small ranking changes, but catches a regression.
+SAMPLE_HYBRID_SRC_RECALL_AT_3_FLOOR = 92.0
 
 
 def hit(article_id: str, title: str = "", text: str = "") -> Hit:
@@ -109,10 +110,12 @@ def test_load_questions_formats_and_errors(tmp_path):
         json.dumps({"id": "a", "question": "问?", "answers": ["1"], "doc_id": "d1", "title": "ignored"}),
         json.dumps({"question": "问2", "answers": "only one", "doc_ids": ["d1", "d2"], "filters": {"source": "s"}}),
         json.dumps({"question": "问3", "gold_title_contains": "标题"}),
+        json.dumps({"question": " ", "answers": ["blank questions are skipped, as in the CMRC trial set"]}),
         "",
     ]), encoding="utf-8")
     qs = load_questions(f)
     assert [q.id for q in qs] == ["a", "2", "3"]
+    assert read_question_set(f).skipped == (f"{f}:4",)
     assert qs[0].gold == {"d1"} and qs[1].gold == {"d1", "d2"} and qs[1].answers == ("only one",)
     assert qs[1].filters == {"source": "s"} and qs[2].gold_titles == ("标题",)
     assert len(load_questions(f, limit=2)) == 2
