@@ -362,8 +362,13 @@ def evaluate_question(
     encode_ms: float = 0.0,
 ) -> QuestionResult:
     """Search once (ranks) and ask once (highlight, abstention) for one question."""
+    from .errors import EmptyQueryError
+
     t = time.perf_counter()
-    hits = archive.search(q.question, k_search, mode, **q.filters)
+    try:
+        hits = archive.search(q.question, k_search, mode, **q.filters)
+    except EmptyQueryError:  # punctuation only: nothing to search, counts as a miss
+        hits = []
     latency = (time.perf_counter() - t) * 1000 + (encode_ms if mode != "keyword" else 0.0)
     answer = archive.ask(q.question, k_ask, mode=mode, **q.filters)
     targets = gold_targets(hits, q, field_of)
@@ -434,7 +439,8 @@ def per_question_columns(results: Sequence[QuestionResult], ks: Sequence[int]) -
     cols["mrr@10"] = np.array([reciprocal_rank(r, 10) for r in src])
     cols["ndcg@10"] = np.array([r.ndcg10 for r in results])
     cols["highlight_hit"] = hit_at(hl, 1)
-    cols[f"highlight_hit@{max(ks)}"] = hit_at(hl, max(ks))
+    if max(ks) > 1:
+        cols[f"highlight_hit@{max(ks)}"] = hit_at(hl, max(ks))
     cols["abstention"] = np.array([0.0 if r.found else 1.0 for r in results])
     return cols
 

@@ -88,7 +88,8 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _progress(desc: str, unit: str):
     from tqdm import tqdm
 
-    bar = tqdm(total=0, desc=desc, unit=unit, file=sys.stderr, disable=None)
+    tty = sys.stderr.isatty()  # in CI logs: a line every 30 s instead of a live bar
+    bar = tqdm(total=0, desc=desc, unit=unit, file=sys.stderr, mininterval=0.1 if tty else 30, ascii=not tty)
 
     def update(done: int, total: int) -> None:
         bar.total = total

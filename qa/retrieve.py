@@ -3,9 +3,9 @@
 Hybrid fusion, and why it is not plain reciprocal-rank fusion: RRF throws away how
 *sure* each side is, so it loses to its better half whenever the halves differ a lot in
 quality (dense wins on news, BM25 on traditional-Chinese Wikipedia). Here both sides
-propose candidates (top `depth` each), every candidate gets *both* scores exactly (the
-cosine from the FAISS vectors, BM25 from FTS5 restricted to those chunks), each score is
-normalised over the candidate set, and the fused score is a weighted sum. See
+propose candidates (top `depth` each), every candidate gets *both* scores (the cosine
+from the stored vectors; BM25 from one FTS5 query read `KEYWORD_SCORE_DEPTH` deep), each
+score is normalised over the candidate set, and the fused score is a weighted sum. See
 `FusionParams` for the constants and the README for how they were chosen.
 """
 
@@ -27,6 +27,7 @@ from .vectors import VectorIndex
 logger = logging.getLogger(__name__)
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "keyword")
+KEYWORD_SCORE_DEPTH = 1000  # BM25 ranks fetched in hybrid mode to score dense candidates
 
 
 @dataclass(frozen=True)
@@ -154,13 +155,16 @@ class Retriever:
             dense = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
         if mode == "dense":
             return [ScoredChunk(i, s, s, None) for i, s in sorted(dense.items(), key=lambda x: -x[1])]
-        keyword = dict(self.store.keyword_search(terms, depth, filters))
         if mode == "keyword":
-            return [ScoredChunk(i, s, None, s) for i, s in sorted(keyword.items(), key=lambda x: -x[1])]
-        # hybrid: give every candidate both scores, exactly
-        missing_kw = [i for i in dense if i not in keyword]
-        keyword.update({i: 0.0 for i in missing_kw})
-        keyword.update(self.store.keyword_scores(terms, missing_kw))
+            return [ScoredChunk(i, s, None, s) for i, s in self.store.keyword_search(terms, depth, filters)]
+        # hybrid: give every candidate both scores. One BM25 query, deep enough to score the
+        # dense candidates too (beyond KEYWORD_SCORE_DEPTH a chunk's BM25 counts as 0); the
+        # keyword candidates are its top `depth`. Cosines of keyword candidates come from
+        # the stored vectors.
+        ranked = self.store.keyword_search(terms, max(depth, KEYWORD_SCORE_DEPTH), filters)
+        all_kw = dict(ranked)
+        keyword = {i: all_kw.get(i, 0.0) for i in dense}
+        keyword.update(ranked[:depth])
         missing_d = [i for i in keyword if i not in dense]
         dense.update(self._vectors().scores(qvec, missing_d))
         return fuse(dense, keyword, self.params)

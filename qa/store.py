@@ -366,19 +366,6 @@ class Store:
                 ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
-    def keyword_scores(self, terms: Sequence[str], ids: Sequence[int]) -> dict[int, float]:
-        """BM25 of specific chunks (0 for chunks that match no term)."""
-        if not terms or not len(ids):
-            return {}
-        ids = [int(i) for i in ids]
-        with self._lock:
-            rows = self.db.execute(
-                "SELECT rowid, -bm25(chunk_terms) FROM chunk_terms WHERE chunk_terms MATCH ?"
-                f" AND rowid IN ({','.join('?' * len(ids))})",
-                [fts_query(terms), *ids],
-            ).fetchall()
-        return {int(r[0]): float(r[1]) for r in rows}
-
     def chunk_ids(self, filters: Filters) -> np.ndarray:
         """Ids of the chunks whose article passes `filters`."""
         where, params = filters.sql()
