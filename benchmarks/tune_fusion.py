@@ -25,7 +25,6 @@ from qa import Archive  # noqa: E402
 from qa.answer import coverage, idf_weights  # noqa: E402
 from qa.eval import parse_question, run_mode  # noqa: E402
 from qa.retrieve import FusionParams, Retriever  # noqa: E402
-from qa.store import Filters  # noqa: E402
 from qa.textnorm import query_terms  # noqa: E402
 
 SETS = {"cmrc": "cmrc2018_trial", "drcd": "drcd_dev"}

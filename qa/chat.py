@@ -30,6 +30,7 @@ from .conversation import rewrite_followup
 from .dates import DateRange, dates_in_question, parse_iso
 from .errors import NotFoundError
 from .records import Answer, Article, Passage
+from .store import Filters
 
 __all__ = ["ChatFilters", "Turn", "run_turn", "render_turn", "render_question", "parse_filter_date"]
 
@@ -37,16 +38,8 @@ NO_RESULT_HINT = "建议：换个说法、去掉过细的条件，或问一个�
 
 
 @dataclass(frozen=True)
-class ChatFilters:
-    """The filters beside the chat (all optional; ISO dates, inclusive)."""
-
-    date_from: str | None = None
-    date_to: str | None = None
-    source: str | None = None
-    page: str | None = None
-
-    def is_empty(self) -> bool:
-        return not (self.date_from or self.date_to or self.source or self.page)
+class ChatFilters(Filters):
+    """The filters beside the chat (all optional; ISO dates, inclusive), as the user reads them."""
 
     def describe(self) -> str:
         parts = []

@@ -98,21 +98,3 @@ def small_archive_dir(tmp_path_factory, encoder) -> Path:
         report = a.ingest([SEED, src])
         assert not report.failed, report.failed
     return d / "archive"
-
-
-@pytest.fixture(scope="session")
-def app_sample_dir(request, tmp_path_factory) -> Path:
-    """The sample archive for the chat and browser tests. `$QA_TEST_SAMPLE_ARCHIVE` may name
-    a sample archive built earlier (it is copied, never written): a development shortcut
-    for machines where building the sample from scratch takes minutes. Else `sample_archive_dir`."""
-    import os
-    import shutil
-
-    src = os.environ.get("QA_TEST_SAMPLE_ARCHIVE")
-    if not src:
-        return request.getfixturevalue("sample_archive_dir")
-    if not (Path(src) / "archive.db").exists():
-        pytest.fail(f"QA_TEST_SAMPLE_ARCHIVE={src} holds no archive.db")
-    dst = tmp_path_factory.mktemp("app-sample") / "archive"
-    shutil.copytree(src, dst)
-    return dst

@@ -74,12 +74,12 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 240
 
 
 @pytest.fixture(scope="module")
-def app_archive(app_sample_dir, tmp_path_factory) -> Path:
+def app_archive(sample_archive_dir, tmp_path_factory) -> Path:
     """A copy of the sample archive plus an article full of markup to be shown as text."""
     from qa import Archive
 
     d = tmp_path_factory.mktemp("browser") / "archive"
-    shutil.copytree(app_sample_dir, d)
+    shutil.copytree(sample_archive_dir, d)
     src = d.parent / "xss.jsonl"
     src.write_text(json.dumps(XSS_RECORD, ensure_ascii=False) + "\n", encoding="utf-8")
     with Archive.open(d) as archive:
