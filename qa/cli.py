@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reembed", help="re-embed every chunk with another model")
     _add_archive(p)
 
+    from .eval_cli import add_eval_parser
+
+    add_eval_parser(sub)
+
     p = sub.add_parser("serve", help="start the web chat (same flags as `python app.py`)")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for app.py, e.g. --port 7860")
     return parser
@@ -225,6 +229,12 @@ class UsageError(Exception):
     pass
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .eval_cli import cmd_eval as run_eval
+
+    return run_eval(args)
+
+
 COMMANDS = {
     "ingest": cmd_ingest,
     "ask": cmd_ask,
@@ -232,6 +242,7 @@ COMMANDS = {
     "info": cmd_info,
     "remove": cmd_remove,
     "reembed": cmd_reembed,
+    "eval": cmd_eval,
     "serve": cmd_serve,
 }
 
