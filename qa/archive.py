@@ -91,6 +91,8 @@ class Archive:
         self._encoder: Any = None
         self._vectors: VectorIndex | None = None
         self._lock = threading.RLock()
+        # per archive, so a closed archive is not kept alive by a class-level cache
+        self._encode_query = lru_cache(maxsize=256)(self._encode_query_uncached)
         self.fusion = FusionParams()
         self.abstain = AbstainParams()
         self._retriever = Retriever(store, self._vector_index, self._encode_query, self.fusion)
@@ -198,8 +200,7 @@ class Archive:
                 self.store.set_meta("dim", str(enc.dim))
             self._encoder = enc
 
-    @lru_cache(maxsize=256)
-    def _encode_query(self, query: str) -> np.ndarray:
+    def _encode_query_uncached(self, query: str) -> np.ndarray:
         return self.encoder.encode_queries([query])
 
     def _vector_index(self) -> VectorIndex:
@@ -310,7 +311,8 @@ class Archive:
         done = report.unchanged
         if progress:
             progress(done, len(unique))
-        self._vector_index() if todo and store.counts()["chunks"] else None
+        if todo and store.counts()["chunks"]:
+            self._vector_index()  # load (or repair) the index before it is updated
         pending: list[tuple[ArticleRecord, list[tuple[int, int, int]], list[str], list[str]]] = []
         n_pending = 0
         try:
