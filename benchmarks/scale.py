@@ -67,7 +67,10 @@ def load_note() -> str:
 
 
 def table(title: str, cols: list[str]) -> Table:
-    t = Table(title=title, box=box.MARKDOWN, title_justify="left")
+    """A Markdown-style table (pastes into the README); the title goes on its own line
+    so a narrow table doesn't wrap it."""
+    console.print(f"\n{title}")
+    t = Table(box=box.MARKDOWN)
     for i, c in enumerate(cols):
         t.add_column(c, justify="left" if i == 0 else "right")
     return t
@@ -166,7 +169,7 @@ def vector_run(n: int, base: np.ndarray, queries: np.ndarray, hnsw: bool) -> lis
         lat, got = timed_queries(lambda q: ivf.search(q, 10)[1], queries)
         rows.append([f"IVF{ivf.nlist} nprobe={nprobe}", f"{bt:.2f}", f"{disk_mb(ivf):.0f}", f"{dm:.0f}",
                      f"{percentile(lat, 50):.2f}", f"{percentile(lat, 95):.2f}", f"{recall_at_10(truth, got):.3f}"])
-    del ivf_vi, ivf
+    ivf_vi = ivf = None  # free the memory before HNSW
 
     if hnsw:
         def make_hnsw() -> faiss.Index:
@@ -233,6 +236,7 @@ def archive_run(eval_dir: Path, work: Path, target_chunks: int, n_queries: int) 
                ["", "value"])
     rate = report.chunks / secs if report.chunks else float("nan")
     tq.add_row("raw encode rate (passages/s, batch 32)", f"{raw_rate:.1f}")
+    tq.add_row("ingest time (s)", f"{secs:.0f}")
     tq.add_row("ingest rate (chunks/s, this run)", f"{rate:.1f}" + ("" if report.chunks else " (already ingested)"))
     tq.add_row("ingest / raw encode", f"{rate / raw_rate:.2f}" if report.chunks else "-")
     tq.add_row("database on disk (MB)", f"{info.db_bytes / 2**20:.0f}")
@@ -274,7 +278,7 @@ def main() -> None:
     console.print(f"{len(base)} real chunk vectors, {len(queries)} real query vectors (dim {base.shape[1]}); "
                   f"policy: flat below {DEFAULT_POLICY.flat_max:,} vectors, else IVF with "
                   f"{DEFAULT_POLICY.lists_per_sqrt:g}·sqrt(n) lists, nprobe {DEFAULT_POLICY.nprobe}; {load_note()}")
-    for n in (int(s) for s in args.sizes.split(",")):
+    for n in (int(s) for s in args.sizes.split(",") if s.strip()):
         t = table(f"{n:,} vectors ({len(base):,} real + {max(0, n - len(base)):,} synthetic), "
                   f"{len(queries)} real queries one at a time",
                   ["index", "build s", "disk MB", "process RSS MB", "p50 ms", "p95 ms", "recall@10 vs flat"])

@@ -119,15 +119,17 @@ def build_answer(
     doc_freq: dict[str, int],
     n_docs: int,
     params: AbstainParams | None = None,
+    k: int | None = None,
 ) -> Answer:
-    """Turn ranked hits into an `Answer` with highlights, or a clear 'not found'."""
+    """Turn ranked hits into an `Answer` with highlights, or a clear 'not found'.
+    Overlapping hits of one article are merged first; then at most `k` passages are kept."""
     params = params or AbstainParams()
     weights = idf_weights(query_terms(question), doc_freq, max(n_docs, 1))
     found, conf = decide_found(hits[0] if hits else None, weights, params)
     if not found:
         return Answer(question=question, passages=(), found=False, message=NOT_FOUND_MESSAGE, confidence=conf)
     passages = []
-    for h in merge_overlapping(hits):
+    for h in merge_overlapping(hits)[:k]:
         spans = best_sentences(h.text, question, weights)
         passages.append(
             Passage(

@@ -424,12 +424,13 @@ class Archive:
             return Answer(question=question, passages=(), found=False,
                           message="问题是空的：请输入一个问题或几个关键词。(The question is empty.)")
         try:
-            hits = self.search(question, k, mode, date_from=date_from, date_to=date_to, source=source, page=page)
+            # twice as many hits as passages: overlapping chunks of one article merge into one
+            hits = self.search(question, 2 * k, mode, date_from=date_from, date_to=date_to, source=source, page=page)
         except EmptyQueryError as e:
             return Answer(question=question, passages=(), found=False, message=str(e))
         terms = query_terms(question)
         df = self.store.document_frequencies(terms)
-        return build_answer(question, hits, df, self.store.counts()["chunks"], self.abstain)
+        return build_answer(question, hits, df, self.store.counts()["chunks"], self.abstain, k)
 
     def get(self, article_id: str) -> Article:
         """The whole stored article. Raises `NotFoundError` if there is none."""

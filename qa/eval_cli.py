@@ -11,6 +11,7 @@ Only argparse is imported at module level, so `qa --help` stays instant.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -93,8 +94,7 @@ def _progress(desc: str, unit: str):
 
     def update(done: int, total: int) -> None:
         bar.total = total
-        bar.n = done
-        bar.refresh()
+        bar.update(done - bar.n)  # redraws at most every `mininterval`
 
     return bar, update
 
@@ -110,7 +110,11 @@ def _open_archive(args: argparse.Namespace):
         try:
             if args.archive:
                 archive = Archive.open(args.archive, model=args.model)
-                archive.ingest([args.corpus], progress=update)
+                try:
+                    archive.ingest([args.corpus], progress=update)
+                except BaseException:
+                    archive.close()
+                    raise
             else:
                 archive = open_corpus_archive(args.corpus, args.model, progress=update)
         finally:
@@ -151,6 +155,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     questions = list(qset.questions)
     if not questions:
         raise ValueError(f"{qpath} holds no questions")
+    started = dt.datetime.now()
     archive = _open_archive(args)
     try:
         if not args.gold_field:
@@ -166,7 +171,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         params = {"modes": args.modes, "ks": args.ks, "limit": args.limit, "gold_field": args.gold_field,
                   "skipped_blank_questions": list(qset.skipped),
                   "k_search": max(max(args.ks), 10), "k_ask": max(args.ks)}
-        meta = run_metadata(archive, qpath, params, args.corpus)
+        meta = run_metadata(archive, qpath, params, args.corpus, started)
     finally:
         archive.close()
     out = Path(args.out or Path("eval-out") / qpath.name.removesuffix(".jsonl").removesuffix(".questions"))

@@ -60,8 +60,11 @@ def _loadavg() -> list[float] | None:
         return None
 
 
-def run_metadata(archive: Any, questions_path: str | Path, params: dict[str, Any], corpus: str | Path | None = None) -> dict[str, Any]:
-    """Who/what/when of a run: date, commit, model, archive, versions, parameters."""
+def run_metadata(
+    archive: Any, questions_path: str | Path, params: dict[str, Any], corpus: str | Path | None = None,
+    started: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Who/what/when of a run: date (when it started), commit, model, archive, versions, parameters."""
     import faiss
 
     from . import __version__
@@ -69,7 +72,7 @@ def run_metadata(archive: Any, questions_path: str | Path, params: dict[str, Any
 
     info = asdict(archive.info())
     return {
-        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "date": (started or dt.datetime.now()).astimezone().isoformat(timespec="seconds"),
         "git_commit": git_commit(),
         "qa_version": __version__,
         "model_id": info.get("model_id"),
