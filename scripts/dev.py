@@ -52,8 +52,11 @@ def browser() -> None:
               "(sudo apt-get install chromium fonts-noto-cjk); they will be skipped", flush=True)
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    sh("apt-get", "update", "-qq", env=env)
-    sh("apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "fonts-noto-cjk", env=env)
+    try:
+        sh("apt-get", "update", "-qq", env=env)
+        sh("apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk", env=env)
+    except subprocess.CalledProcessError as e:  # the rest of the suite still runs
+        print(f"WARNING: installing Chromium failed ({e}); the browser tests will be skipped", flush=True)
 
 
 def main(argv: list[str]) -> int:
