@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from .archive import Archive
@@ -132,7 +132,6 @@ def run_turn(
         retry = _ask(archive, query, filters, k)
         if retry.found:
             answer, applied, dropped = retry, filters, True
-    answer = _without_repeats(answer)
     articles: dict[str, Article] = {}
     for p in answer.passages:
         aid = p.citation.article_id
@@ -142,20 +141,6 @@ def run_turn(
             except NotFoundError:  # removed between search and display
                 pass
     return Turn(question, query, reason, applied, rng, bool(rng) and not dropped, dropped, answer, articles)
-
-
-def _without_repeats(answer: Answer) -> Answer:
-    """Drop a passage whose answering sentence was already cited from the same article:
-    overlapping chunks of one article often highlight the same sentence twice."""
-    seen: set[tuple[str, str]] = set()
-    kept = []
-    for p in answer.passages:
-        key = (p.citation.article_id, p.highlight.strip())
-        if p.highlight.strip() and key in seen:
-            continue
-        seen.add(key)
-        kept.append(p)
-    return answer if len(kept) == len(answer.passages) else replace(answer, passages=tuple(kept))
 
 
 def _ask(archive: Archive, query: str, f: ChatFilters, k: int) -> Answer:

@@ -38,6 +38,21 @@ def test_ask_finds_the_tax_figure_with_citation_and_highlight(small):
     assert article.text[best.start : best.end] == best.text
 
 
+def test_ask_cites_each_stretch_of_an_article_once(small):
+    """Chunks overlap by a sentence; overlapping hits of one article become one passage,
+    and ask still returns k passages when there are enough."""
+    hits = small.search("周庄镇2021年累计完成税收多少？", k=6)
+    assert any(a.article_id == b.article_id and a.start < b.end and b.start < a.end
+               for i, a in enumerate(hits) for b in hits[i + 1 :]), "the case this test is about"
+    ans = small.ask("周庄镇2021年累计完成税收多少？", k=3)
+    assert len(ans.passages) == 3
+    for i, a in enumerate(ans.passages):
+        for b in ans.passages[i + 1 :]:
+            if a.citation.article_id == b.citation.article_id:
+                assert a.end < b.start or b.end < a.start, "overlapping passages of one article"
+        assert small.get(a.citation.article_id).text[a.start : a.end] == a.text
+
+
 def test_unrelated_question_is_not_answered(small):
     ans = small.ask("火星探测器什么时候着陆？")
     assert not ans.found and not ans.passages and "没有找到" in ans.message
