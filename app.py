@@ -20,7 +20,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-DEFAULT_ARCHIVE_ENV = "QA_ARCHIVE"
+from qa.cli import DEFAULT_ARCHIVE_ENV
+
 ALL = "（全部）"
 SAMPLE_SOURCES = {"焦作日报", "中華民國總統府新聞稿"}
 SAMPLE_EXAMPLES = [

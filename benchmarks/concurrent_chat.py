@@ -17,7 +17,6 @@ import argparse
 import os
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -29,6 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa.eval import percentile  # noqa: E402
 MAX_SESSIONS = 50
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -113,12 +115,6 @@ def wait_ready(url: str, proc: subprocess.Popen | None, timeout: float) -> None:
         except OSError:
             time.sleep(0.5)
     raise SystemExit(f"app not reachable at {url} within {timeout:.0f}s")
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -29,14 +28,10 @@ sys.path.insert(0, str(ROOT))
 from qa import Archive  # noqa: E402
 from qa.archive import passage_text  # noqa: E402
 from qa.chunk import chunk_text  # noqa: E402
+from qa.eval import percentile  # noqa: E402
 from qa.sample import SAMPLE_DATA, ensure_sample_archive  # noqa: E402
 
 NEWS = SAMPLE_DATA / "tw_president_news" / "tw_president_news.jsonl"
-
-
-def pct(values: list[float], q: float) -> float:
-    v = sorted(values)
-    return v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
 
 
 def main() -> None:
@@ -88,14 +83,14 @@ def main() -> None:
                 t = time.perf_counter()
                 sample.search(q, k=10, mode=mode)
                 lat.append((time.perf_counter() - t) * 1000)
-            print(f"  {mode:8s} p50 {statistics.median(lat):6.1f} ms   p95 {pct(lat, 0.95):6.1f} ms")
+            print(f"  {mode:8s} p50 {percentile(lat, 50):6.1f} ms   p95 {percentile(lat, 95):6.1f} ms")
         lat = []
         for q in questions:
             sample._encode_query.cache_clear()
             t = time.perf_counter()
             sample.ask(q)
             lat.append((time.perf_counter() - t) * 1000)
-        print(f"  {'ask':8s} p50 {statistics.median(lat):6.1f} ms   p95 {pct(lat, 0.95):6.1f} ms  (hybrid search + highlight + abstention)")
+        print(f"  {'ask':8s} p50 {percentile(lat, 50):6.1f} ms   p95 {percentile(lat, 95):6.1f} ms  (hybrid search + highlight + abstention)")
         sample.close()
 
 

@@ -27,7 +27,6 @@ import hashlib
 import json
 import logging
 import math
-import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -563,7 +562,7 @@ def run_mode(
         ans.append(first_answer_rank(hits, q.answers, matcher))
     m = {f"src_{k}": v for k, v in summarize(src, ks).items()}
     m.update({f"ans_{k}": v for k, v in summarize(ans, ks).items()})
-    lat_ms = sorted(x * 1000 for x in lat)
-    m["latency_p50_ms"] = statistics.median(lat_ms) if lat_ms else 0.0
-    m["latency_p95_ms"] = lat_ms[int(0.95 * (len(lat_ms) - 1))] if lat_ms else 0.0
+    lat_ms = [x * 1000 for x in lat]
+    m["latency_p50_ms"] = percentile(lat_ms, 50)
+    m["latency_p95_ms"] = percentile(lat_ms, 95)
     return {"metrics": m, "src_ranks": src, "ans_ranks": ans}
