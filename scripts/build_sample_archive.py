@@ -52,16 +52,18 @@ def main() -> None:
             bar.total, bar.n = total, done
             bar.refresh()
 
+        from qa.ingest import read_inputs
+        from qa.records import ArticleRecord
+
+        items = list(read_inputs(["data/sample"]))  # read once: to ingest and to find stale ids
+        records = [i for i in items if isinstance(i, ArticleRecord)]
         with Archive.open(work) as archive:
-            report = archive.ingest(["data/sample"], progress=progress)
+            report = archive.ingest_records(records, progress=progress)
             bar.close()
             print(report.summary())
-            for f in report.failed:
+            for f in [i for i in items if not isinstance(i, ArticleRecord)] + report.failed:
                 print("failed:", f)
-            from qa.ingest import read_inputs
-            from qa.records import ArticleRecord
-
-            current = {r.id for r in read_inputs(["data/sample"]) if isinstance(r, ArticleRecord)}
+            current = {r.id for r in records}
             stale = [a.id for a in archive.articles() if a.id not in current]
             for article_id in stale:
                 archive.remove(article_id)
