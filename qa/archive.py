@@ -181,7 +181,7 @@ class Archive:
         return self._encoder
 
     def _load_encoder(self) -> None:
-        from embeddings import load_encoder
+        from .embeddings import load_encoder
 
         with self._lock:
             if self._encoder is not None:
@@ -371,7 +371,7 @@ class Archive:
     def reembed(self, model: str | None = None, progress: ProgressFn | None = None) -> int:
         """Re-embed every chunk with `model` (default: the archive's own); returns chunks.
         Resumable: an interrupted run leaves chunks without vectors, embedded on next use."""
-        from embeddings import load_encoder
+        from .embeddings import load_encoder
 
         with self._lock:
             enc = load_encoder(model or self.model_spec, device=self._device)

@@ -217,12 +217,9 @@ def cmd_reembed(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import runpy
+    from .web import main as serve
 
-    app = Path(__file__).resolve().parent.parent / "app.py"
-    sys.argv = [str(app), *[a for a in args.rest if a != "--"]]
-    runpy.run_path(str(app), run_name="__main__")
-    return 0
+    return serve([a for a in args.rest if a != "--"])
 
 
 class UsageError(Exception):

@@ -513,7 +513,7 @@ def evaluate(
 def corpus_archive_dir(corpus: str | Path, model: str | None = None, root: str | Path | None = None) -> Path:
     """Where the archive of `corpus` is cached: `<root>/eval-archives/<stem>-<sha12>`
     (root: `embeddings.default_cache_dir()`); a non-default model gets its own directory."""
-    from embeddings import DEFAULT_MODEL, default_cache_dir
+    from .embeddings import DEFAULT_MODEL, default_cache_dir
 
     corpus = Path(corpus)
     name = f"{corpus.stem}-{file_sha256(corpus)[:12]}"

@@ -1,7 +1,8 @@
 """The bundled sample archive: a real city-daily page plus 567 news releases.
 
 A new user's first `python app.py` must reach a usable chat within a minute, so the
-sample's index ships precomputed in `data/sample_archive/`. It is copied into place only
+sample's index ships precomputed in `qa/data/sample_archive/` (package data, so an
+installed wheel has it too). It is copied into place only
 when its recorded model id matches the model in use; otherwise (another model) the sample
 is ingested afresh, with progress.
 """
@@ -16,9 +17,9 @@ from .archive import DB_NAME, VECTORS_NAME, Archive, ProgressFn
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DATA = ROOT / "data" / "sample"
-PREBUILT = ROOT / "data" / "sample_archive"
+DATA = Path(__file__).resolve().parent / "data"
+SAMPLE_DATA = DATA / "sample"
+PREBUILT = DATA / "sample_archive"
 
 
 def prebuilt_model_id() -> str | None:
@@ -38,14 +39,14 @@ def prebuilt_model_id() -> str | None:
 
 def default_model_id(model: str | None) -> str | None:
     """The id `model` would get, without loading it (None when that needs loading)."""
-    from embeddings import DEFAULT_MODEL, DEFAULT_MODEL_ID
+    from .embeddings import DEFAULT_MODEL, DEFAULT_MODEL_ID
 
     return DEFAULT_MODEL_ID if model in (None, "", "default", DEFAULT_MODEL) else None
 
 
 def ensure_sample_archive(path: str | Path, model: str | None = None, progress: ProgressFn | None = None) -> Archive:
     """Open the sample archive at `path`, creating it from the shipped index (fast) or by
-    ingesting `data/sample/` (slow, only for another model). Re-running is cheap: the
+    ingesting `qa/data/sample/` (slow, only for another model). Re-running is cheap: the
     sample is re-ingested, which is a no-op for unchanged articles."""
     path = Path(path)
     if not (path / DB_NAME).exists():

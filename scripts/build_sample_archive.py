@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Rebuild the precomputed sample archive shipped in data/sample_archive/.
+"""Rebuild the precomputed sample archive shipped in qa/data/sample_archive/.
 
 Run after changing the sample data, the page parser, chunking or the default model; the
 test `tests/test_sample.py` fails until you do. Incremental: the shipped archive is
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa import Archive  # noqa: E402
 from qa.archive import DB_NAME, VECTORS_NAME  # noqa: E402
-from qa.sample import PREBUILT, default_model_id, prebuilt_model_id  # noqa: E402
+from qa.sample import DATA, PREBUILT, default_model_id, prebuilt_model_id  # noqa: E402
 
 FILES = (DB_NAME, VECTORS_NAME, VECTORS_NAME + ".json")
 
@@ -36,7 +36,7 @@ def main() -> None:
                     "(e.g. by `python app.py`) to reuse instead of the shipped one")
     args = ap.parse_args()
     base = args.start_from.resolve() if args.start_from else PREBUILT
-    os.chdir(ROOT)  # store source paths relative to the repository
+    os.chdir(DATA.parent)  # store source paths relative to the package: data/sample/...
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "sample"
         work.mkdir()
@@ -68,9 +68,9 @@ def main() -> None:
             for article_id in stale:
                 archive.remove(article_id)
             print(f"removed {len(stale)} articles no longer in the sample")
-            with archive.store.db as db:  # source paths relative to the repository
+            with archive.store.db as db:  # source paths relative to the package
                 db.execute("UPDATE articles SET source_file = substr(source_file, ?) WHERE source_file LIKE ?",
-                           (len(str(ROOT)) + 2, str(ROOT) + "/%"))
+                           (len(str(DATA.parent)) + 2, str(DATA.parent) + "/%"))
             archive._vector_index()  # make sure the FAISS file matches before copying
             print(archive.info())
         con = sqlite3.connect(work / DB_NAME)

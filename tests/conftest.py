@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-SEED = Path(__file__).resolve().parents[1] / "data" / "sample" / "jiaozuo_daily" / "jiaozuo_daily_page.txt"
+SEED = Path(__file__).resolve().parents[1] / "qa" / "data" / "sample" / "jiaozuo_daily" / "jiaozuo_daily_page.txt"
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +23,7 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def encoder():
     """The default embedding model, loaded once per test session (real model, offline)."""
-    from embeddings import load_encoder
+    from qa.embeddings import load_encoder
 
     return load_encoder()
 

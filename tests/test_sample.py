@@ -8,7 +8,7 @@ from qa.sample import PREBUILT, SAMPLE_DATA, prebuilt_model_id
 
 
 def test_shipped_sample_archive_matches_the_default_model():
-    from embeddings import DEFAULT_MODEL_ID
+    from qa.embeddings import DEFAULT_MODEL_ID
 
     assert (PREBUILT / "archive.db").exists(), "run scripts/build_sample_archive.py"
     assert prebuilt_model_id() == DEFAULT_MODEL_ID
