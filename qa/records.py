@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
+Relevance = Literal["high", "medium", "low"]  # a cue for the reader, not a raw score
+AnswerType = Literal["number", "date", "person", "place", "organisation"]
+Language = Literal["zh", "en"]
 
 
 @dataclass(frozen=True)
@@ -105,18 +108,31 @@ class Passage:
     start: int  # span of `text` in the article
     end: int
     chunk_id: int
+    relevance: Relevance = "high"  # how close this passage is to the best one
 
 
 @dataclass(frozen=True)
 class Answer:
     """What `Archive.ask` returns. When `found` is False, `passages` is empty and
-    `message` says why (nothing relevant, or the question was empty)."""
+    `message` says why (nothing relevant, or the question was empty).
+
+    `passages` are the sources worth showing (close to the best one); weaker candidates
+    are in `related` ("possibly related"). `short_answer` is the answer span (a number,
+    date, name...) inside the best passage's highlighted sentence, when one could be
+    found without guessing; `short_answer_span` is its (start, end) in that `highlight`.
+    `language` is the question's language, for the words a view adds around the answer.
+    """
 
     question: str
     passages: tuple[Passage, ...]
     found: bool
     message: str = ""
     confidence: float = 0.0  # the score `found` was decided on
+    short_answer: str | None = None
+    short_answer_span: tuple[int, int] | None = None  # offsets inside `best.highlight`
+    answer_type: AnswerType | None = None  # what the question asks for, when recognised
+    related: tuple[Passage, ...] = ()
+    language: Language = "zh"
 
     @property
     def best(self) -> Passage | None:
