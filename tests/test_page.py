@@ -8,10 +8,11 @@ Reading of the seed page (shared/seed/jiaozuo_daily_page.txt) that these tests p
   top of the page and the mid-body caption (which breaks `跟踪服` / `务好…`) are its photos;
   `(本栏图片除署名外均由周庄镇提供)` is a note on it. `党建+…` lines are section sub-heads and
   stay in its body as their own paragraphs.
-* Article 2 is ONE article: kicker `由“两横三纵”到“四横六纵”`, title
-  `我市高速公路提质扩容再续新篇章`; the second deck under the photos is kept as subtitle
-  `市高速公路建设指挥部高质量推进项目建设` plus extra head `强举措 优服务 抓落实`; byline from
-  the `本报讯 (记者段美如 通讯员段玉明)` dateline.
+* Article 2 is ONE article: its own headline is the stack right above its dateline
+  (kicker `强举措 优服务 抓落实`, title `市高速公路建设指挥部高质量推进项目建设`); the stack
+  over the photos (`由“两横三纵”到“四横六纵” / 我市高速公路提质扩容再续新篇章`) is the banner
+  of its part of the page, kept as `section_title`; byline from the
+  `本报讯 (记者段美如 通讯员段玉明)` dateline.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from qa.page import (
     is_heading_shaped,
     is_note,
     is_page_furniture,
+    headline_score,
     join_broken,
     looks_like_bare_caption,
     looks_like_name,
@@ -75,10 +77,11 @@ def seed(seed_text: str):
 def test_seed_page_has_two_articles_with_titles_kickers_and_bylines(seed) -> None:
     a1, a2 = seed.articles
     assert (a1.kicker, a1.title, a1.subtitle, a1.byline) == ("周庄镇", "党建引领激活乡村振兴 一池春水", None, "本报记者 梁智玲")
-    assert a2.kicker == "由“两横三纵”到“四横六纵”"
-    assert a2.title == "我市高速公路提质扩容再续新篇章"
-    assert a2.subtitle == "市高速公路建设指挥部高质量推进项目建设"
-    assert a2.heads == ("强举措 优服务 抓落实",)
+    # its own headline is the stack right above its dateline; the stack over the photos
+    # is the banner of its part of the page
+    assert (a2.kicker, a2.title, a2.subtitle, a2.heads) == ("强举措 优服务 抓落实", "市高速公路建设指挥部高质量推进项目建设", None, ())
+    assert a2.section_title == "由“两横三纵”到“四横六纵” 我市高速公路提质扩容再续新篇章"
+    assert a1.section_title is None
     assert a2.byline == "记者段美如 通讯员段玉明"
     assert a2.dateline == "本报讯"
 
@@ -144,7 +147,11 @@ def test_seed_read_page_records(tmp_path: Path, seed_text: str) -> None:
     articles = [r for r in records if r.metadata["kind"] == "article"]
     photos = [r for r in records if r.metadata["kind"] == "caption"]
     assert [r.id for r in articles] == ["焦作日报-2022-03-15-03-01", "焦作日报-2022-03-15-03-02"]
-    assert [r.title for r in articles] == ["党建引领激活乡村振兴 一池春水", "我市高速公路提质扩容再续新篇章"]
+    assert [r.title for r in articles] == ["党建引领激活乡村振兴 一池春水", "市高速公路建设指挥部高质量推进项目建设"]
+    banner = "由“两横三纵”到“四横六纵” 我市高速公路提质扩容再续新篇章"
+    assert articles[1].metadata["section_title"] == banner
+    assert articles[1].text.startswith(banner + "\n\n2022年我市推进")  # searchable with the article
+    assert "section_title" not in articles[0].metadata
     a1 = articles[0]
     assert (a1.date, a1.page, a1.source, a1.byline) == ("2022-03-15", "03", "焦作日报", "本报记者 梁智玲")
     assert a1.source_file == str(p) and a1.source_line == 17
@@ -272,13 +279,25 @@ def test_join_broken() -> None:
 
 
 def test_starts_article() -> None:
-    base = dict(has_article=True, stack_size=1, followed_by_byline=False, gap_before=1, after_open_sentence=False)
+    base = dict(has_article=True, stack_size=1, followed_by_byline=False, after_open_sentence=False)
     assert not starts_article(**base)  # a section sub-head between finished paragraphs
     assert starts_article(**{**base, "has_article": False})
     assert starts_article(**{**base, "followed_by_byline": True})
     assert starts_article(**{**base, "stack_size": 2})
-    assert starts_article(**{**base, "gap_before": 3})
     assert starts_article(**{**base, "after_open_sentence": True})
+    assert starts_article(**base, score=0.5) and not starts_article(**base, score=-0.5)
+
+
+def test_headline_score_gap_and_topic() -> None:
+    article = "周庄镇党委坚持以抓好党建促发展为主轴，创新基层治理模式，矛盾纠纷及时化解。"
+    sub = dict(gap_before=1, page_has_gaps=True, article_text=article, next_has_dateline=False)
+    assert headline_score("党建+基层治理 锻造党建高质量", **sub) <= 0  # a sub-head of this article
+    assert headline_score("老旧小区改造启动", **{**sub, "gap_before": 3}) > 0  # a block gap, new topic
+    # on a page without block gaps, topic decides: a new story's headline shares no words
+    flat = {**sub, "page_has_gaps": False}
+    assert headline_score("老旧小区改造启动", **flat) > 0
+    assert headline_score("党建引领基层治理", **flat) <= 0
+    assert headline_score("党建引领基层治理", **{**flat, "next_has_dateline": True}) > 0
 
 
 # --------------------------------------------------------------------------- small pages
