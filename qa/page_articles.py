@@ -196,6 +196,8 @@ class Walker:
         units, i = self.units, 0
         while i < len(units):
             u = units[i]
+            if u.maybe_heading and self._byline_follows(i) and not (self.current and self.current.open_sentence):
+                u = units[i] = replace(u, kind="heading")
             if u.kind == "heading":
                 j = i + 1
                 while j < len(units) and units[j].kind == "heading" and units[j].gap_before < BLOCK_GAP:
@@ -208,6 +210,10 @@ class Walker:
             self.prev = u
             i += 1
         return self.finish()
+
+    def _byline_follows(self, i: int) -> bool:
+        nxt = self.units[i + 1] if i + 1 < len(self.units) else None
+        return nxt is not None and (nxt.kind == "byline" or nxt.dateline is not None)
 
     # ---------------------------------------------------------------- simple kinds
 
@@ -270,8 +276,11 @@ class Walker:
             self.current, self.waiting = self.waiting, None
             self.current.add_body(u.text)
             return
-        if u.dateline and starts_block and cur is not None and cur.paragraphs and not cur.open_sentence:
-            cur = self.new_draft(u.line)  # a dateline starts an article, headline or not
+        if u.dateline and starts_block and cur is not None and cur.paragraphs:
+            # a dateline starts an article, headline or not; it never continues a sentence
+            if cur.open_sentence:
+                self.waiting = cur
+            cur = self.new_draft(u.line)
         if cur is None:
             cur = self.new_draft(u.line)
         if starts_block and cur.paragraphs and not cur.open_sentence:

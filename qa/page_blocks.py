@@ -16,6 +16,7 @@ from .page_lines import (
     _BULLETS,
     _PHOTO_NOTE_RE,
     MAX_CAPTION_CHARS,
+    could_be_headline,
     is_heading_shaped,
     is_note,
     is_page_furniture,
@@ -53,6 +54,7 @@ class Unit:
     editors: dict[str, str] | None = None
     dateline: str | None = None
     byline: str | None = None
+    maybe_heading: bool = False  # body-shaped, but a headline when a byline follows
 
 
 def split_lines(text: str) -> list[tuple[int, str, int, int]]:
@@ -92,13 +94,13 @@ def classify_line(n: int, s: str, before: int, after: int) -> Unit:
     dl = split_dateline(s)
     if dl:
         return Unit("body", dl[2], n, before, after, dateline=dl[0], byline=dl[1] or None)
-    if is_section_label(s) and len(s) <= 40 and s[-1] not in "。！？!?；;":
+    if is_section_label(s) and len(s) <= 40 and not re.search(r"[。！？!?；;]", s):
         return Unit("label", s, n, before, after)
     if is_heading_shaped(s):
         return Unit("heading", re.sub(r"\s+", " ", s), n, before, after)
     if looks_like_bare_caption(s) and before >= BLOCK_GAP and after >= BLOCK_GAP:
         return Unit("bare_caption", s, n, before, after, caption=Caption(s, None))
-    return Unit("body", s.lstrip(_BULLETS).strip() or s, n, before, after)
+    return Unit("body", s.lstrip(_BULLETS).strip() or s, n, before, after, maybe_heading=could_be_headline(s))
 
 
 def attach_credits(units: list[Unit]) -> list[Unit]:

@@ -128,6 +128,8 @@ def ends_sentence(text: str) -> bool:
     """True when a paragraph ends with sentence-final punctuation; False means the text
     was cut by a column break and the next body paragraph continues it."""
     t = text.rstrip()
+    if t.endswith(".") and t[-2:-1].isdigit():
+        return False  # `得分95.` / `97分`: a decimal point cut by the column
     return bool(t) and t[-1] in _SENTENCE_END
 
 
@@ -266,6 +268,19 @@ def is_heading_shaped(line: str) -> bool:
     # `稳字当头，进中求新`: a comma only between two short parallel phrases; a longer run
     # with a comma is the start of a sentence cut by a column break
     return len(parts) == 1 or (len(parts) == 2 and all(2 <= len(x.strip()) <= 12 for x in parts))
+
+
+def could_be_headline(line: str) -> bool:
+    """Looser than `is_heading_shaped`: one comma between two phrases of up to 16
+    characters (`強化「北北基桃首都圈」相互連結，讓臺灣更進步`). Such a line is only a
+    headline when a byline or dateline follows it; the assembly checks that."""
+    s = line.strip()
+    if is_heading_shaped(s) or not (6 <= len(s) <= MAX_HEADING_CHARS) or s[-1] in _HEADING_BAD_END:
+        return is_heading_shaped(s)
+    if any(c in s for c in "。；;！？!?"):
+        return False
+    parts = re.split(r"[，,]", _COLUMN_TAG_RE.sub("", s))
+    return len(parts) == 2 and all(2 <= len(x.strip()) <= 16 for x in parts)
 
 
 def looks_like_bare_caption(line: str) -> bool:
