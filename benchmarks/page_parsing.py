@@ -67,11 +67,19 @@ def _sentences(text: str) -> list[str]:
     return [s for s in out if len(s) >= 6]
 
 
+def news_path() -> Path | None:
+    """The shared news corpus (`../shared` beside the repository), or None."""
+    for p in (NEWS, NEWS_ALT):
+        if p.is_file():
+            return p
+    return None
+
+
 def load_news(limit: int = 4000) -> list[list[str]]:
     """Real articles as lists of sentences (the corpus has no paragraph breaks)."""
-    src = NEWS if NEWS.is_file() else NEWS_ALT
-    if not src.is_file():
-        sys.exit(f"news corpus not found at {NEWS}")
+    src = news_path()
+    if src is None:
+        raise FileNotFoundError(f"news corpus not found at {NEWS}")
     arts: list[list[str]] = []
     with gzip.open(src, "rt", encoding="utf-8") as fh:
         for k, line in enumerate(fh):
@@ -627,6 +635,8 @@ def main() -> None:
     ap.add_argument("--compare-ref", help="with --speed: also time the parser of this git ref, alternating")
     ap.add_argument("--dump", type=int, default=0, help="print this many failing pages per layout")
     args = ap.parse_args()
+    if news_path() is None:
+        sys.exit(f"news corpus not found at {NEWS}")
     news, pres = load_news(), load_president()
     if args.speed:
         if not args.compare_ref:
