@@ -262,6 +262,8 @@ def is_heading_shaped(line: str) -> bool:
     if not (2 <= len(s) <= MAX_HEADING_CHARS):
         return False
     core = _COLUMN_TAG_RE.sub("", s).strip() or s
+    if not ends_sentence(core) and core[-1] == ".":
+        return False  # `…为5.`: a number cut by the column
     if core[-1] in _HEADING_BAD_END or any(c in core for c in "。；;！？!?"):
         return False
     parts = re.split(r"[，,]", core)
