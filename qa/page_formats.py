@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BadInputError
@@ -84,9 +86,12 @@ def _tidy(raw: str) -> str:
 
 
 def pdf_to_text(path: str | Path) -> str:
-    """The text layer of every page, pages separated by a block gap.
+    """The text layer of every page, columns unwrapped, pages separated by a block gap.
 
-    Scanned pages without a text layer raise `BadInputError`: OCR is not supported."""
+    A multi-column e-paper page's text layer holds one text run per printed line (or per
+    character); `_page_layout` puts the lines back into columns and paragraphs so the
+    page parser sees the same shape as a text page. Scanned pages without a text layer
+    raise `BadInputError`: OCR is not supported."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -95,7 +100,7 @@ def pdf_to_text(path: str | Path) -> str:
         reader = PdfReader(str(p))
         if reader.is_encrypted:
             reader.decrypt("")
-        pages = [(pg.extract_text() or "") for pg in reader.pages]
+        pages = [_page_text(pg) for pg in reader.pages]
     except (PdfReadError, OSError, ValueError, KeyError, TypeError) as e:
         raise BadInputError(str(p), f"not a readable PDF: {e}") from None
     except Exception as e:  # pypdf raises assorted errors on damaged files
@@ -104,4 +109,124 @@ def pdf_to_text(path: str | Path) -> str:
     if not text.strip():
         raise BadInputError(str(p), "no text layer; OCR is not supported")
     logger.debug("%s: %d PDF pages, %d characters", p, len(pages), len(text))
-    return text + "\n"
+    return _fold_radicals(text) + "\n"
+
+
+# simplified forms in the CJK Radicals Supplement have no Unicode decomposition
+_RADICAL_SUPPLEMENT = dict(zip(
+    "\u2ea0\u2ec4\u2ec5\u2ec6\u2ec9\u2eca\u2ecb\u2ed3\u2ed4\u2ed8\u2eda\u2edb\u2edc\u2edd\u2ee2\u2ee5\u2ee6\u2ee8\u2ee9\u2eec\u2eee\u2ef0",
+    "民西见角贝足车长门青页风飞食马鱼鸟麦黄齐齿龙",
+))
+
+
+def _fold_radicals(text: str) -> str:
+    """PDF fonts often map CJK characters to their Kangxi-radical or compatibility
+    code points (`⼯` U+2F2F for `工`, `⻓` U+2ED3 for `长`); fold those back, leaving
+    full-width punctuation alone (NFKC on the whole text would turn `，` into `,`)."""
+    def fold(m: re.Match[str]) -> str:
+        c = m.group(0)
+        return _RADICAL_SUPPLEMENT.get(c) or unicodedata.normalize("NFKC", c)
+
+    return re.sub(r"[\u2e80-\u2fdf\uf900-\ufaff]", fold, text)
+
+
+@dataclass
+class _Line:
+    x0: float
+    x1: float
+    y: float  # baseline, PDF space (up is larger)
+    size: float
+    text: str
+
+
+def _page_text(page) -> str:  # type: ignore[no-untyped-def]
+    runs: list[tuple[float, float, float, str]] = []
+
+    def visit(text, cm, tm, _font, font_size):  # type: ignore[no-untyped-def]
+        if text and text.strip():
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            scale = abs(tm[0] * cm[0] + tm[1] * cm[2]) or 1.0
+            runs.append((x, y, max(font_size * scale, 1.0), text.replace("\n", " ")))
+
+    plain = page.extract_text(visitor_text=visit) or ""
+    lines = _lines(runs)
+    if len(lines) < 2:
+        return plain
+    return _layout(lines)
+
+
+def _lines(runs: list[tuple[float, float, float, str]]) -> list[_Line]:
+    """Text runs -> printed lines: runs on one baseline, left to right, one line."""
+    out: list[_Line] = []
+    for x, y, size, text in runs:
+        cur = out[-1] if out else None
+        if cur is not None and abs(y - cur.y) <= 0.35 * size and -size < x - cur.x1 < 3 * size:
+            gap = x - cur.x1
+            # CJK glyphs are set edge to edge, so any visible gap is a space; Latin
+            # widths are estimated, so only a wide gap counts there
+            cjk = _is_cjk(cur.text[-1:]) and _is_cjk(text[:1])
+            sep = " " if gap > (0.12 if cjk else 0.6) * size else ""
+            cur.text += sep + text
+            cur.x1 = x + _width(text, size)
+            continue
+        out.append(_Line(x, x + _width(text, size), y, size, text))
+    for ln in out:
+        ln.text = ln.text.strip()
+    return [ln for ln in out if ln.text]
+
+
+def _is_cjk(ch: str) -> bool:
+    return bool(ch) and "\u2e80" <= ch <= "\u9fff" or ch in "，。、；：？！“”（）《》"
+
+
+def _width(text: str, size: float) -> float:
+    return sum(size if _is_cjk(c) or ord(c) > 0x2e80 else 0.5 * size for c in text)
+
+
+def _layout(lines: list[_Line]) -> str:
+    """Columns left to right, each top to bottom; a paragraph ends where the next line is
+    indented, further down than the line pitch, in another type size, or where the line
+    stops short of the column's right edge. Paragraphs are one blank line apart; a change
+    of type size or a wide vertical gap is a block gap (three blank lines)."""
+    body = sorted(ln.size for ln in lines)[len(lines) // 2]
+    columns: list[list[_Line]] = []
+    for ln in sorted(lines, key=lambda l: l.x0):
+        for col in columns:
+            if abs(ln.x0 - col[0].x0) <= 2.5 * body:
+                col.append(ln)
+                break
+        else:
+            columns.append([ln])
+    out: list[str] = []
+    para = ""
+    prev: _Line | None = None
+    prev_right = 0.0  # right edge of the column `prev` sits in
+    for col in sorted(columns, key=lambda c: min(l.x0 for l in c)):
+        col.sort(key=lambda l: -l.y)
+        left = min(l.x0 for l in col)
+        right = max(l.x1 for l in col)
+        pitches = sorted(a.y - b.y for a, b in zip(col, col[1:]) if abs(a.size - body) < 0.5 and abs(b.size - body) < 0.5)
+        pitch = pitches[len(pitches) // 4] if pitches else 1.5 * body
+        for k, ln in enumerate(col):
+            if prev is None:
+                para, prev, prev_right = ln.text, ln, right
+                continue
+            size_change = abs(ln.size - prev.size) > 0.15 * body
+            drop = prev.y - ln.y if k else 0.0  # the top of the next column follows the bottom of this one
+            indented = ln.x0 - left > 0.8 * body
+            short = prev_right - prev.x1 > 1.5 * prev.size
+            if ln.size > body * 1.15 and not size_change:
+                new_para = drop > 1.6 * ln.size  # a headline wrapped over two lines
+            else:
+                new_para = size_change or drop > 1.25 * pitch or indented or short
+            if new_para:
+                out.append(para)
+                out.append("\n\n\n\n" if size_change or drop > 2.2 * pitch else "\n\n")
+                para = ln.text
+            else:
+                sep = " " if not (_is_cjk(para[-1:]) or _is_cjk(ln.text[:1])) else ""
+                para += sep + ln.text
+            prev, prev_right = ln, right
+    out.append(para)
+    return "".join(out)
