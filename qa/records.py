@@ -63,10 +63,14 @@ class Citation:
     byline: str | None
     source: str | None
     source_file: str | None
+    section_title: str | None = None  # banner over the article's part of the page (page metadata)
 
     def label(self) -> str:
-        """One line: headline, date, page, byline, e.g. `周庄镇… · 2022-03-15 · 第03版 · 本报记者 梁智玲`."""
+        """One line: headline, date, page, byline, e.g. `周庄镇… · 2022-03-15 · 第03版 · 本报记者 梁智玲`;
+        a page banner over the article follows its headline in brackets."""
         parts = [self.title or self.article_id]
+        if self.section_title:
+            parts[0] += f"（{self.section_title}）"
         if self.date:
             parts.append(self.date)
         if self.page:

@@ -335,12 +335,13 @@ class Store:
                 part = ids[i : i + 500]
                 rows = self.db.execute(
                     "SELECT c.id, a.id, c.ordinal, c.start, c.end, c.text, a.title, a.date, a.page, a.byline,"
-                    f" a.source, a.source_file FROM chunks c JOIN articles a ON a.rowid = c.article_rowid"
+                    " a.source, a.source_file, json_extract(a.metadata, '$.section_title')"
+                    " FROM chunks c JOIN articles a ON a.rowid = c.article_rowid"
                     f" WHERE c.id IN ({','.join('?' * len(part))})",
                     part,
                 ).fetchall()
                 for r in rows:
-                    cit = Citation(r[1], r[6], r[7], r[8], r[9], r[10], r[11])
+                    cit = Citation(r[1], r[6], r[7], r[8], r[9], r[10], r[11], r[12])
                     out[r[0]] = ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], cit)
         return out
 

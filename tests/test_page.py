@@ -554,3 +554,20 @@ def test_finished_text_above_the_first_headline_stays_its_own_untitled_article()
     a1, a2 = parse_page(text).articles
     assert (a1.title, a1.paragraphs) == ("", ("接上版。今年全市共完成造林面积三万亩。",))
     assert (a2.title, a2.byline) == ("老旧小区改造启动", "本报记者 张伟")
+
+
+# --------------------------------------------------------------------------- section title in the archive
+
+
+def test_section_title_is_searchable_and_shown_in_the_citation(small_archive_dir: Path, tmp_path: Path) -> None:
+    from qa import Archive
+
+    dst = tmp_path / "archive"
+    shutil.copytree(small_archive_dir, dst)
+    with Archive.open(dst) as a:
+        hits = a.search("四横六纵", k=3, mode="keyword")
+        assert hits, "the banner's words find the article"
+        top = hits[0].citation
+        assert top.title == "市高速公路建设指挥部高质量推进项目建设"
+        assert top.section_title == "由“两横三纵”到“四横六纵” 我市高速公路提质扩容再续新篇章"
+        assert top.label().startswith("市高速公路建设指挥部高质量推进项目建设（由“两横三纵”到“四横六纵”")
