@@ -70,7 +70,12 @@ def split_lines(text: str) -> list[tuple[int, str, int, int]]:
     return out
 
 
+_LONG = MAX_CAPTION_CHARS + 40  # longer lines can only be body (maybe with a dateline)
+
+
 def classify_line(n: int, s: str, before: int, after: int) -> Unit:
+    if len(s) > _LONG:
+        return _body(n, s, before, after)
     editors = parse_editor_line(s)
     if editors:
         return Unit("editor", s, n, before, after, editors=editors)
@@ -101,6 +106,13 @@ def classify_line(n: int, s: str, before: int, after: int) -> Unit:
     if looks_like_bare_caption(s) and before >= BLOCK_GAP and after >= BLOCK_GAP:
         return Unit("bare_caption", s, n, before, after, caption=Caption(s, None))
     return Unit("body", s.lstrip(_BULLETS).strip() or s, n, before, after, maybe_heading=could_be_headline(s))
+
+
+def _body(n: int, s: str, before: int, after: int) -> Unit:
+    dl = split_dateline(s)
+    if dl:
+        return Unit("body", dl[2], n, before, after, dateline=dl[0], byline=dl[1] or None)
+    return Unit("body", s.lstrip(_BULLETS).strip() or s, n, before, after)
 
 
 def attach_credits(units: list[Unit]) -> list[Unit]:

@@ -277,8 +277,8 @@ def could_be_headline(line: str) -> bool:
     characters (`強化「北北基桃首都圈」相互連結，讓臺灣更進步`). Such a line is only a
     headline when a byline or dateline follows it; the assembly checks that."""
     s = line.strip()
-    if is_heading_shaped(s) or not (6 <= len(s) <= MAX_HEADING_CHARS) or s[-1] in _HEADING_BAD_END:
-        return is_heading_shaped(s)
+    if not (6 <= len(s) <= MAX_HEADING_CHARS) or s[-1] in _HEADING_BAD_END:
+        return False
     if any(c in s for c in "。；;！？!?"):
         return False
     parts = re.split(r"[，,]", _COLUMN_TAG_RE.sub("", s))
