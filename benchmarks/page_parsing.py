@@ -46,7 +46,7 @@ sys.path.insert(0, os.environ.get("PAGE_BENCH_QA") or str(ROOT))
 NEWS = ROOT.parent / "shared" / "news_corpus" / "crud_news_2023.jsonl.gz"
 NEWS_ALT = Path("/work/shared/news_corpus/crud_news_2023.jsonl.gz")
 PRESIDENT = ROOT / "qa" / "data" / "sample" / "tw_president_news" / "tw_president_news.jsonl"
-LAYOUTS = ("clean", "colbreak_a", "colbreak_b", "single_blank", "long_briefs", "roundup")
+LAYOUTS = ("clean", "colbreak_a", "colbreak_b", "single_blank", "long_briefs", "single_long", "roundup")
 TUNING_STYLES = ("city", "national", "wire")
 HELD_OUT_STYLE = "heldout"
 
@@ -404,10 +404,11 @@ def page_colbreak_b(src: Source) -> tuple[str, list[GoldArticle]]:
     return w.text(), golds
 
 
-def page_long_briefs(src: Source) -> tuple[str, list[GoldArticle]]:
-    """One long article with furniture and numbered sub-heads, then short briefs."""
+def page_long_briefs(src: Source, single: bool = False) -> tuple[str, list[GoldArticle]]:
+    """One long article with furniture and numbered sub-heads, then short briefs
+    (`single`: every line one blank line apart, so gaps tell sub-heads from headlines nothing)."""
     rng = src.rng
-    w = Writer(rng, src.style)
+    w = Writer(rng, src.style, single_blank=single)
     stack, _t, paras, gold, bl, dl = src.article(most=14, least=7)
     w.block(*stack)
     if bl:
@@ -487,6 +488,7 @@ def make_pages(layout: str, style: str, seed: int, n: int, news, pres) -> list[P
         "colbreak_a": lambda: page_colbreak_a(src),
         "colbreak_b": lambda: page_colbreak_b(src),
         "long_briefs": lambda: page_long_briefs(src),
+        "single_long": lambda: page_long_briefs(src, single=True),
         "roundup": lambda: page_roundup(src),
     }[layout]
     pages = []

@@ -71,23 +71,43 @@ def _bigrams(text: str) -> set[str]:
     return {run[k: k + 2] for run in _CJK_RUN.findall(text) for k in range(len(run) - 1)}
 
 
-def headline_score(line: str, *, gap_before: int, page_has_gaps: bool, article_text: str, next_has_dateline: bool) -> float:
+def _share(text: str, grams_above: set[str]) -> float | None:
+    grams = _bigrams(text)
+    return len(grams & grams_above) / len(grams) if grams and grams_above else None
+
+
+def headline_score(
+    line: str,
+    *,
+    gap_before: int,
+    page_has_gaps: bool,
+    article_text: str,
+    next_has_dateline: bool,
+    next_text: str = "",
+) -> float:
     """How much a single short line between finished paragraphs looks like the headline of
     a new article (> 0) rather than a sub-head of the article above (<= 0).
 
     Evidence: a block gap before it (only on pages that use block gaps: elsewhere every
     line has one blank line before it), a dateline opening the paragraph after it, and
-    topic: a sub-head shares words with the article it divides, a new story's headline
-    shares few (the share of its character bigrams found in the article so far)."""
+    topic: a sub-head and the paragraph under it share words with the article they
+    continue, a new story's headline and lead share few. Topic is the share of character
+    bigrams already in the article above; measured on the news corpus, a paragraph shares
+    a median 0.20 of its bigrams with the paragraphs above it in the same article (5th
+    percentile 0.07) and 0.01 with another article's (95th percentile 0.06), hence 0.07
+    as the turning point for the paragraph under the line."""
     score = 0.0
     if page_has_gaps:
         score += 2.0 if gap_before >= BLOCK_GAP else -1.5
     if next_has_dateline:
         score += 3.0
-    grams = _bigrams(line)
-    if grams and article_text:
-        shared = len(grams & _bigrams(article_text)) / len(grams)
-        score += 1.5 * (0.3 - shared) / 0.3
+    above = _bigrams(article_text)
+    line_share = _share(line, above)
+    if line_share is not None:
+        score += 1.5 * (0.3 - line_share) / 0.3
+    next_share = _share(next_text, above) if next_text else None
+    if next_share is not None:
+        score += 2.0 * max(-1.0, min(1.0, (0.07 - next_share) / 0.07))
     return score
 
 
@@ -337,6 +357,7 @@ class Walker:
                 page_has_gaps=self.page_has_gaps,
                 article_text=" ".join(cur.paragraphs[-6:]),
                 next_has_dateline=body_after is not None and body_after.dateline is not None,
+                next_text=body_after.text if body_after is not None and body_after.kind == "body" else "",
             )
         opens = starts_article(
             has_article=cur is not None,

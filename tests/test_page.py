@@ -298,6 +298,11 @@ def test_headline_score_gap_and_topic() -> None:
     assert headline_score("老旧小区改造启动", **flat) > 0
     assert headline_score("党建引领基层治理", **flat) <= 0
     assert headline_score("党建引领基层治理", **{**flat, "next_has_dateline": True}) > 0
+    # what follows: a paragraph on the article's topic keeps a line a sub-head, a new story opens
+    same = "周庄镇党委坚持抓好党建促发展，创新基层治理模式，让矛盾纠纷化解在基层。"
+    other = "六月一日起，我市十二个公园延长开放时间，市民晚间游园更加方便。"
+    assert headline_score("发展历程回顾", **{**flat, "next_text": same}) <= 0
+    assert headline_score("发展历程回顾", **{**flat, "next_text": other}) > 0
 
 
 # --------------------------------------------------------------------------- small pages
