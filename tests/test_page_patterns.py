@@ -174,3 +174,16 @@ def test_long_article_plus_briefs() -> None:
     long = f"稳就业工作取得新进展\n\n本报记者 王芳\n\n{LEAD}\n\n一、技能培训扩容提质\n\n{P2}\n\n{P3}"
     text = f"{long}\n\n\n\n公园延长开放时间\n\n{Q1}\n\n\n\n夜市经济持续升温\n\n{Q2}\n"
     assert _titles(text) == ["稳就业工作取得新进展", "公园延长开放时间", "夜市经济持续升温"]
+
+
+def test_single_blank_page_sub_head_stays_and_brief_headline_opens() -> None:
+    """No block gaps anywhere: topic decides. The sub-head and the paragraph under it
+    continue the article above; the brief's headline and lead are another story."""
+    text = (
+        f"稳就业工作取得新进展\n\n{LEAD}\n\n{P2}\n\n{P3}\n\n技能培训扩容提质\n\n"
+        "全市今年将开展职业技能培训三万人次，重点面向高校毕业生和农民工群体，促进就业。\n\n"
+        f"公园延长开放时间\n\n{Q1}\n\n{Q2}\n"
+    )
+    a1, a2 = parse_page(text).articles
+    assert a1.title == "稳就业工作取得新进展" and "技能培训扩容提质" in a1.paragraphs
+    assert (a2.title, a2.paragraphs) == ("公园延长开放时间", (Q1, Q2))
