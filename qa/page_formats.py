@@ -150,10 +150,12 @@ def _page_text(page) -> str:  # type: ignore[no-untyped-def]
             runs.append((x, y, max(font_size * scale, 1.0), text.replace("\n", " ")))
 
     plain = page.extract_text(visitor_text=visit) or ""
-    lines = _lines(runs)
-    if len(lines) < 2:
+    try:
+        lines = _lines(runs)
+        return _layout(lines) if len(lines) >= 2 else plain
+    except (ValueError, TypeError, ZeroDivisionError, IndexError) as e:  # odd text matrices
+        logger.warning("PDF page layout not recovered (%s); using the text layer as it comes", e)
         return plain
-    return _layout(lines)
 
 
 def _lines(runs: list[tuple[float, float, float, str]]) -> list[_Line]:
