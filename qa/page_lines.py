@@ -35,10 +35,13 @@ _OTHER_AGENCY = r"[{0}]{{2,6}}(?:日报|晚报|晨报|时报|商报|新闻网)".
 _DATELINE_RE = re.compile(
     r"^(?P<dateline>据?[^\s（(，,。：:；;！？!?“”]{1,24}?(?:讯|电))\s*[（(](?P<byline>[^（()）]{1,40})[)）]\s*"
 )
-# no reporter named: `新华社北京6月3日电 …`, `本报讯 …`, `扬子晚报12月1日电 …`
+# no reporter named: `新华社北京6月3日电 …`, `新华社北京电 …`, `本报讯 …`, `扬子晚报12月1日电 …`;
+# without a date the `电` must be followed by a space, so `本报记者从国家电网…` is body
+_PLACE = r"(?!记者)[{0}]{{0,8}}?".format(_CJK)
 _BARE_DATELINE_RE = re.compile(
-    rf"^(?P<dateline>据?(?:{_KNOWN_AGENCY}(?:讯|[^\s（(，,。：:；;！？!?“”]{{0,14}}?电)"
-    rf"|{_OTHER_AGENCY}(?:讯|[^\s（(，,。：:；;！？!?“”]{{0,10}}?\d{{1,2}}日电)))(?:\s+|(?=[^\s，,。]))"
+    rf"^(?P<dateline>据?(?:{_KNOWN_AGENCY}讯|{_KNOWN_AGENCY}{_PLACE}\d{{1,2}}月\d{{1,2}}日电"
+    rf"|{_KNOWN_AGENCY}{_PLACE}电(?=\s)|{_OTHER_AGENCY}讯|{_OTHER_AGENCY}{_PLACE}\d{{1,2}}月\d{{1,2}}日电))"
+    r"(?:\s+|(?=[^\s，,。]))"
 )
 _EDITOR_KEYS = (
     "责任编辑", "图片编辑", "值班编辑", "值班主任", "责编", "编辑", "美编", "校对", "组版",

@@ -36,6 +36,8 @@ def test_other_dateline_shapes() -> None:
     assert split_dateline(f"新华社北京6月3日电（记者张三、李四）{LEAD}")[1] == "记者张三、李四"
     assert split_dateline(f"新华社北京6月3日电 {LEAD}") == ("新华社北京6月3日电", "", LEAD)
     assert split_dateline(f"旅行社接到来电后，{LEAD}") is None
+    assert split_dateline("本报记者近日从国家电网了解到，今年夏季用电负荷创新高。") is None
+    assert split_dateline("新华社电视台报道了这一消息，引发广泛关注。") is None
 
 
 def test_byline_line_with_report_suffix() -> None:
