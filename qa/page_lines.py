@@ -79,6 +79,7 @@ _SURNAMES = set(
 _COMPOUND_SURNAMES = ("欧阳", "歐陽", "司马", "司馬", "上官", "诸葛", "諸葛", "东方", "東方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯", "长孙", "宇文", "司徒", "端木", "独孤")
 _DASH_RE = re.compile(r"^\s*(?:——|—|--|－－)\s*")
 _PLACE_KICKER_RE = re.compile(rf"^(?P<place>[{_CJK}]{{1,5}}(?:镇|乡|县|区|村|街道|社区))\s+(?P<rest>.{{6,}})$")
+_BYLINE_MARK_RE = re.compile(r"^(?:文|图|文图|文·图|文/图|撰文)\s*[/／：:]\s*")
 _CJK_NAME_RE = re.compile(rf"^[{_CJK}]{{2,4}}$")
 
 
@@ -207,7 +208,14 @@ def parse_byline(line: str) -> str | None:
     `■记者 张三` -> the byline (spaces collapsed, bullet and `报道` dropped); None otherwise."""
     s = line.strip().lstrip(_BULLETS).strip()
     s = re.sub(r"\s*(?:报道|采写|文/图|文)$", "", s)
-    if len(s) > 48 or not s or s.endswith("摄") or not _ROLE_RE.match(s):
+    if len(s) > 48 or not s or s.endswith("摄"):
+        return None
+    credit = _BYLINE_MARK_RE.match(s)  # `文/张三`, `文·图／李四`: the mark names the writer
+    if credit:
+        rest = s[credit.end():].strip()
+        names = _names_after_roles(rest) if _ROLE_RE.match(rest) else _person_tokens(rest)
+        return _tidy_byline(s) if names else None
+    if not _ROLE_RE.match(s):
         return None
     names = _names_after_roles(s)
     if not names:

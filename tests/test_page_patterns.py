@@ -57,6 +57,9 @@ def test_spaced_names_and_several_reporters_are_the_byline_not_the_title() -> No
     # names need not start with a common surname when spaced from the role
     assert parse_byline("本报记者 禤明 笪一诺") == "本报记者 禤明 笪一诺"
     assert parse_byline("记者蹲点") is None
+    assert parse_byline("文/本报记者 张三") == "文/本报记者 张三"
+    assert parse_byline("文／禤明") == "文／禤明"
+    assert parse_byline("文/图说明了一切") is None
 
 
 # --------------------------------------------------------------------------- 3. photo credits
