@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .dates import calendar_date, iso_date
 from .errors import BadInputError
 from .records import ArticleRecord
 from .textio import read_text
@@ -630,10 +631,10 @@ SIDECAR = "page.json"
 
 
 def _iso(y: str, m: str, d: str) -> str | None:
-    yi, mi, di = int(y), int(m), int(d)
-    if not (1 <= mi <= 12 and 1 <= di <= 31):
+    try:
+        return calendar_date(y, m, d).isoformat()
+    except ValueError:
         return None
-    return f"{yi:04d}-{mi:02d}-{di:02d}"
 
 
 def normalize_page_label(label: str) -> str:
@@ -717,10 +718,10 @@ def page_meta_from_path(path: str | Path) -> PageMeta:
 
 def _normalize_date(value: str, where: str | Path) -> str:
     m = _DATE_SEP_RE.search(value) or _DATE_IN_NAME_RE.search(value)
-    iso = _iso(*m.groups()) if m else None
-    if iso is None:
-        raise BadInputError(str(where), f"not a date: {value!r} (expected YYYY-MM-DD)")
-    return iso
+    try:
+        return calendar_date(*m.groups()).isoformat() if m else str(iso_date(value))
+    except ValueError as e:
+        raise BadInputError(str(where), str(e)) from None
 
 
 # --------------------------------------------------------------------------- records

@@ -1,8 +1,12 @@
 """Read text files in the encodings Chinese archives arrive in, never producing mojibake.
 
-UTF-8 (with or without BOM), UTF-16 with BOM, and GB18030 (a superset of GBK and GB2312)
-are tried strictly in that order; charset-normalizer is the fallback for anything else
-(Big5 and friends). Binary files are refused with a clear reason.
+Tried in this order: a byte-order mark (UTF-8, UTF-16); UTF-16 without one (recognised by
+its NUL bytes all falling on one side of each code unit: every newline and ASCII letter has
+one); strict UTF-8; then the legacy Chinese encodings, GB18030 (a superset of GBK and
+GB2312) and Big5 (cp950 / HKSCS). Both legacy decoders accept most byte pairs, so Big5 text
+"decodes" as GB18030 into nonsense: both are decoded and the one that reads like Chinese
+(more common characters and punctuation) wins, GB18030 on a tie. charset-normalizer is the
+fallback for anything else. Binary files are refused with a clear reason.
 """
 
 from __future__ import annotations
@@ -15,6 +19,17 @@ _BOMS = (
     (b"\xef\xbb\xbf", "utf-8-sig"),
     (b"\xff\xfe", "utf-16"),
     (b"\xfe\xff", "utf-16"),
+)
+_LEGACY_CJK = ("gb18030", "cp950", "big5hkscs")
+# The commonest characters of written Chinese in both scripts, and its punctuation: what
+# a right decoding is full of and a wrong one (Big5 read as GBK or back) nearly lacks.
+_COMMON_CJK = frozenset(
+    "的一是不了在人有我他这這个個们們中来來上大为為和国國地到以说說时時要就出会會也你对對生能而子那得于於"
+    "着著下自之年过過发發后後作里裏用道行所然家种種事成方多经經么麼去法学學如都同现現当當没沒动動面起看定"
+    "天分还還进進好小部其些主样樣理心她本前开開但因只从從想实實日军軍者意无無力它与與长長把机機十民第公此"
+    "已工使情明性知全三又关關点點正业業外将將两兩高间間由问問很最重并並物手应應战戰向头頭文体體政美相见見"
+    "被利什二等产產或新己制製身果加西斯月话話合回特代内內信表化老给給世位次度门門任常先海通教儿兒原东東"
+    "，。、；：？！「」『』（）《》“”"
 )
 
 
@@ -29,6 +44,48 @@ def looks_binary(data: bytes) -> bool:
     return controls / len(head) > 0.05
 
 
+def _is_plain_text(text: str) -> bool:
+    """No control characters except whitespace, and no unpaired surrogates."""
+    return not any((ord(ch) < 32 and ch not in "\t\n\r\f") or "\ud800" <= ch <= "\udfff" for ch in text[:4096])
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text that lacks a byte-order mark, or None. Its NUL bytes (the high half of
+    every ASCII character, newlines included) sit on odd offsets (LE) or even (BE), but
+    for the odd character whose other half is 0 (一 is U+4E00)."""
+    head = data[:8192]
+    if len(data) % 2 or b"\x00" not in head:
+        return None
+    even = sum(1 for i in range(0, len(head), 2) if head[i] == 0)
+    odd = sum(1 for i in range(1, len(head), 2) if head[i] == 0)
+    if min(even, odd) * 5 > max(even, odd):
+        return None
+    enc = "utf-16-le" if odd > even else "utf-16-be"
+    try:
+        text = data.decode(enc)
+    except UnicodeDecodeError:
+        return None
+    return text if _is_plain_text(text) else None
+
+
+def _reads_like_chinese(text: str) -> int:
+    return sum(ch in _COMMON_CJK for ch in text[:20000])
+
+
+def _legacy_cjk(data: bytes) -> str | None:
+    """The GB18030 or Big5 decoding that reads like Chinese, or None if neither decodes."""
+    best: tuple[int, str] | None = None
+    for enc in _LEGACY_CJK:
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        score = _reads_like_chinese(text)
+        if best is None or score > best[0]:
+            best = (score, text)
+    return best[1] if best else None
+
+
 def decode_bytes(data: bytes, path: str | Path = "<bytes>") -> str:
     """Decode `data`, raising `BadInputError` naming `path` when it is not readable text."""
     for bom, enc in _BOMS:
@@ -37,19 +94,24 @@ def decode_bytes(data: bytes, path: str | Path = "<bytes>") -> str:
                 return data.decode(enc)
             except UnicodeDecodeError as e:
                 raise BadInputError(str(path), f"starts with a {enc} byte-order mark but is not valid {enc}: {e.reason} at byte {e.start}") from None
+    text = _utf16_without_bom(data)
+    if text is not None:
+        return text
     if looks_binary(data):
-        raise BadInputError(str(path), "binary file, not text (expected UTF-8 or GB18030 text, JSON Lines, HTML or PDF)")
-    for enc in ("utf-8", "gb18030"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
+        raise BadInputError(str(path), "binary file, not text (expected UTF-8, UTF-16, GB18030 or Big5 text, JSON Lines, HTML or PDF)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    text = _legacy_cjk(data)
+    if text is not None:
+        return text
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
     if best is not None and best.encoding:
         return str(best)
-    raise BadInputError(str(path), "cannot tell the text encoding (tried UTF-8, GB18030 and detection); convert it to UTF-8")
+    raise BadInputError(str(path), "cannot tell the text encoding (tried UTF-8, UTF-16, GB18030, Big5 and detection); convert it to UTF-8")
 
 
 def read_text(path: str | Path) -> str:
