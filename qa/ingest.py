@@ -88,6 +88,21 @@ def check_id(value: Any) -> str:
     return rid
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_unicode(value: Any) -> Any:
+    """Lone surrogates (`"\\ud800"` is legal JSON) replaced by U+FFFD in every string of a
+    JSON value: SQLite cannot store them, and one bad escape should not cost the article."""
+    if isinstance(value, str):
+        return _SURROGATE_RE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_valid_unicode(v) for v in value]
+    if isinstance(value, dict):
+        return {_valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
+    return value
+
+
 def check_record(rec: ArticleRecord) -> ArticleRecord:
     """Validate a record before it is stored: `Archive.ingest_records` takes records from
     any caller, not only from the readers here. Raises BadInputError naming the record."""
@@ -110,6 +125,12 @@ def check_record(rec: ArticleRecord) -> ArticleRecord:
         date = iso_date(rec.date)
     except ValueError as e:
         raise BadInputError(where, f"record {rec.id!r}: {e}", rec.source_line) from None
+    if _SURROGATE_RE.search(rec.id):
+        raise BadInputError(where, f"id {rec.id!r} is not valid Unicode (a lone surrogate)", rec.source_line)
+    fields = (rec.title, rec.text, rec.page, rec.source, rec.byline, json.dumps(rec.metadata, ensure_ascii=False, default=str))
+    if any(f and _SURROGATE_RE.search(f) for f in fields):
+        rec = replace(rec, title=_valid_unicode(rec.title), text=_valid_unicode(rec.text), page=_valid_unicode(rec.page),
+                      source=_valid_unicode(rec.source), byline=_valid_unicode(rec.byline), metadata=_valid_unicode(rec.metadata))
     if not rec.title or not rec.title.strip():
         rec = replace(rec, title=derive_title(rec.text))
     return replace(rec, date=date) if date != rec.date else rec

@@ -199,3 +199,17 @@ def test_ingest_records_validates_records_from_any_caller(tmp_path):
     assert "id must be a string, got list" in reasons[3]
     assert "blank" in reasons[4]
     assert "2022-02-31 is not a calendar date" in reasons[5]
+
+
+def test_a_lone_surrogate_escape_in_a_record_does_not_stop_the_ingest(tmp_path, encoder):
+    """`"\\ud800"` is legal JSON but SQLite cannot store it: the write used to fail with
+    UnicodeEncodeError and take the whole batch with it."""
+    from qa import Archive
+
+    p = tmp_path / "s.jsonl"
+    p.write_text('{"id": "s1", "title": "坏字符\\ud800", "text": "周庄镇完成税收\\udcff1334万元。"}\n'
+                 '{"id": "s2", "text": "高速公路今年计划完成投资57.66亿元。"}\n', encoding="utf-8")
+    with Archive.open(tmp_path / "archive") as archive:
+        report = archive.ingest([p])
+        assert (report.added, report.failed) == (2, [])
+        assert archive.get("s1").text == "周庄镇完成税收\ufffd1334万元。"
