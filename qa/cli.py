@@ -134,6 +134,12 @@ def _tqdm_progress(desc: str):
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .archive import DB_NAME, VECTORS_NAME
 
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if len(missing) == len(args.paths):  # nothing to read: do not create an archive at all
+        for p in missing:
+            print(f"skipped {p}: no such file or directory", file=sys.stderr)
+        print("nothing ingested", file=sys.stderr)
+        return 1
     path = Path(args.archive or default_archive())
     existed, had_db = path.exists(), (path / DB_NAME).exists()
     with _open(args, create=True) as archive:
@@ -145,8 +151,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for f in report.failed:
             print(f"skipped {f}", file=sys.stderr)
         print(report.summary())
-    stored = report.added or report.updated or report.unchanged
-    if not had_db and not stored:  # nothing read: leave no empty archive behind
+        stored = report.added or report.updated or report.unchanged
+        # every file was unreadable: leave no empty archive behind (unless another writer
+        # has put articles into the new one meanwhile)
+        remove_new = not had_db and not stored and archive.info().articles == 0
+    if remove_new:
         if not existed:
             shutil.rmtree(path, ignore_errors=True)
         else:

@@ -144,3 +144,20 @@ def test_ingest_help_lists_every_supported_file_type(capsys):
         main(["ingest", "--help"])
     out = capsys.readouterr().out
     assert all(suffix in out for suffix in FILE_TYPES) and ".xhtml" in out
+
+
+def test_ingest_of_only_unreadable_files_leaves_no_archive(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{broken\n", encoding="utf-8")
+    p = _qa("ingest", str(bad), "--archive", str(tmp_path / "arc"))
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 1 and f"{bad}:1: invalid JSON" in err and not (tmp_path / "arc").exists()
+
+
+def test_api_k_below_one_names_the_value_given(arc):
+    """`Archive.ask` searches 2k hits: k=-5 used to be reported as "got -10"."""
+    from qa import Archive
+
+    with Archive.open(arc) as archive:
+        with pytest.raises(ValueError, match="k must be at least 1, got -5"):
+            archive.ask("税收", k=-5)
