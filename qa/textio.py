@@ -3,9 +3,9 @@
 Tried in this order: a byte-order mark (UTF-8, UTF-16); UTF-16 without one (recognised by
 its NUL bytes all falling on one side of each code unit: every newline and ASCII letter has
 one); strict UTF-8; then the legacy Chinese encodings, GB18030 (a superset of GBK and
-GB2312) and Big5 (cp950 / HKSCS). Both legacy decoders accept most byte pairs, so Big5 text
-"decodes" as GB18030 into nonsense: both are decoded and the one that reads like Chinese
-(more common characters and punctuation) wins, GB18030 on a tie. charset-normalizer is the
+GB2312) and Big5 (cp950 / HKSCS), and UTF-16 text without any ASCII. These decoders accept
+most byte pairs, so Big5 text "decodes" as GB18030 into nonsense: all are decoded and the
+one that reads like Chinese (more common characters and punctuation) wins, GB18030 on a tie. charset-normalizer is the
 fallback for anything else. Binary files are refused with a clear reason.
 """
 
@@ -20,7 +20,8 @@ _BOMS = (
     (b"\xff\xfe", "utf-16"),
     (b"\xfe\xff", "utf-16"),
 )
-_LEGACY_CJK = ("gb18030", "cp950", "big5hkscs")
+_LEGACY_CJK = ("gb18030", "cp950", "big5hkscs")  # in this order: GB18030 wins ties
+_UTF16 = ("utf-16-le", "utf-16-be")
 # The commonest characters of written Chinese in both scripts, and its punctuation: what
 # a right decoding is full of and a wrong one (Big5 read as GBK or back) nearly lacks.
 _COMMON_CJK = frozenset(
@@ -45,40 +46,57 @@ def looks_binary(data: bytes) -> bool:
 
 
 def _is_plain_text(text: str) -> bool:
-    """No control characters except whitespace, and no unpaired surrogates."""
-    return not any((ord(ch) < 32 and ch not in "\t\n\r\f") or "\ud800" <= ch <= "\udfff" for ch in text[:4096])
+    """Hardly any control characters besides whitespace (real text has the odd stray one),
+    and no unpaired surrogates."""
+    head = text[:4096]
+    if any("\ud800" <= ch <= "\udfff" for ch in head):
+        return False
+    controls = sum(1 for ch in head if ord(ch) < 32 and ch not in "\t\n\r\f\x1b")
+    return controls <= len(head) / 100
+
+
+def _texty(text: str) -> float:
+    """Share of characters in the ranges text is made of (ASCII, CJK and its punctuation,
+    full-width forms): near 1 for real text, under 0.5 for binary read as UTF-16."""
+    head = text[:4096]
+    ok = sum(1 for ch in head if " " <= ch <= "~" or ch in "\t\n\r\f" or "\u3000" <= ch <= "\u9fff"
+             or "\uff00" <= ch <= "\uffef" or "\u2000" <= ch <= "\u206f")
+    return ok / len(head) if head else 0.0
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
-    """UTF-16 text that lacks a byte-order mark, or None. Its NUL bytes (the high half of
-    every ASCII character, newlines included) sit on odd offsets (LE) or even (BE), but
-    for the odd character whose other half is 0 (一 is U+4E00)."""
-    head = data[:8192]
-    if len(data) % 2 or b"\x00" not in head:
+    """UTF-16 text that lacks a byte-order mark, or None. It has NUL bytes (the high half of
+    every ASCII character and newline, and the low half of 一 U+4E00), which no other text
+    encoding has: both byte orders are tried, and the one that reads like text wins."""
+    if len(data) % 2 or b"\x00" not in data[:8192]:
         return None
-    even = sum(1 for i in range(0, len(head), 2) if head[i] == 0)
-    odd = sum(1 for i in range(1, len(head), 2) if head[i] == 0)
-    if min(even, odd) * 5 > max(even, odd):
-        return None
-    enc = "utf-16-le" if odd > even else "utf-16-be"
-    try:
-        text = data.decode(enc)
-    except UnicodeDecodeError:
-        return None
-    return text if _is_plain_text(text) else None
+    found: list[tuple[int, int, str]] = []
+    for enc in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if _is_plain_text(text) and _texty(text) >= 0.9:
+            found.append((_reads_like_chinese(text), sum(ch < "\x80" for ch in text[:4096]), text))
+    return max(found, key=lambda f: f[:2])[2] if found else None
 
 
 def _reads_like_chinese(text: str) -> int:
     return sum(ch in _COMMON_CJK for ch in text[:20000])
 
 
-def _legacy_cjk(data: bytes) -> str | None:
-    """The GB18030 or Big5 decoding that reads like Chinese, or None if neither decodes."""
+def _best_decoding(data: bytes, encodings: tuple[str, ...]) -> str | None:
+    """The decoding of `data` that reads most like Chinese (the first on a tie), or None if
+    none decodes. UTF-16 must also look like text: its decoders accept nearly any bytes."""
     best: tuple[int, str] | None = None
-    for enc in _LEGACY_CJK:
+    for enc in encodings:
+        if enc.startswith("utf-16") and len(data) % 2:
+            continue
         try:
             text = data.decode(enc)
         except UnicodeDecodeError:
+            continue
+        if enc.startswith("utf-16") and not (_is_plain_text(text) and _texty(text) >= 0.9):
             continue
         score = _reads_like_chinese(text)
         if best is None or score > best[0]:
@@ -98,12 +116,16 @@ def decode_bytes(data: bytes, path: str | Path = "<bytes>") -> str:
     if text is not None:
         return text
     if looks_binary(data):
+        # UTF-16 without ASCII has no NUL, but 。 (U+3002) gives it control bytes
+        text = _best_decoding(data, _UTF16)
+        if text is not None and _reads_like_chinese(text):
+            return text
         raise BadInputError(str(path), "binary file, not text (expected UTF-8, UTF-16, GB18030 or Big5 text, JSON Lines, HTML or PDF)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    text = _legacy_cjk(data)
+    text = _best_decoding(data, _LEGACY_CJK + _UTF16)
     if text is not None:
         return text
     from charset_normalizer import from_bytes

@@ -53,3 +53,13 @@ def test_binary_is_still_refused():
         decode_bytes(b"\x00\x01\x02\x03binary\x00\x10\x11" * 100)
     with pytest.raises(BadInputError, match="binary file"):
         decode_bytes(bytes(range(256)) * 8)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_full_of_yi_and_without_ascii(encoding):
+    """一 is U+4E00: its NUL byte falls on the other side from a newline's, so NUL positions
+    alone cannot tell the byte order; and text without ASCII or 一 has no NUL at all."""
+    many_yi = "一月一日，全市一百一十一個社區一起舉辦活動，一共一萬一千人參加。\n"
+    no_nul = "李總統登輝先生今天接見旅居泰國僑胞代表時表示，我們的政治及憲政改革，是國家發展到目前這個階段必須要做的事。"
+    for text in (many_yi, no_nul):
+        assert decode_bytes(text.encode(encoding)) == text
