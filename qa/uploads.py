@@ -12,7 +12,8 @@ name (two `articles.jsonl`) apart instead of the second overwriting the first, w
 same file uploaded again lands on the same path (its articles come out unchanged). The
 directories of a relative name (`焦作日报/2022/03/15/03.txt`) are kept, sanitised, because
 the page reader takes date, page and source from them; the key has no digits, so it is
-never read as a date or page.
+never read as a date or page. Undated pages, whose article ids come from the file name,
+get the key as a name prefix when another upload of that name is stored already.
 """
 
 from __future__ import annotations
@@ -69,6 +70,26 @@ def content_key(path: Path) -> str:
     return "".join(chr(ord("a") + int(c, 16)) for c in h.hexdigest()[:16])
 
 
+def _undated_page_name(uploads: Path, key: str, rel: Path) -> Path | None:
+    """Where an undated page goes when another upload of the same name is stored already.
+
+    Page article ids come from date and page, or for an undated page from its file name
+    (`nodate-<name>-NN`): a second, different undated `page.txt` would take over the first
+    one's articles. It gets the content key as a name prefix instead (`<key>-page.txt`: a
+    prefix, so a page number at the end of the name still counts). None: keep the name."""
+    from .page import date_from_path
+
+    if FILE_TYPES.get(rel.suffix.lower(), ("", ""))[0] != "page" or date_from_path([*rel.parent.parts, rel.stem])[0]:
+        return None
+    prefixed = uploads / key / rel.parent / f"{key[:8]}-{rel.name}"
+    if prefixed.exists():
+        return prefixed
+    if (uploads / key / rel).exists():
+        return None
+    taken = any((d / rel).exists() for d in uploads.iterdir() if d.is_dir() and d.name != key)
+    return prefixed if taken else None
+
+
 def _mb(n: int, other: int) -> str:
     """`n` bytes in MB, with as many decimals as it takes to differ from `other`."""
     for digits in range(0, 7):
@@ -117,8 +138,9 @@ def store_uploads(
             failed.append(IngestFailure(shown, "empty file"))
             continue
         try:
-            key_dir = dest_dir / content_key(src)
-            dest = key_dir / rel
+            key = content_key(src)
+            key_dir = dest_dir / key
+            dest = _undated_page_name(dest_dir, key, rel) or key_dir / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             failed.append(IngestFailure(shown, f"could not be stored: {e.strerror or e}"))

@@ -107,3 +107,20 @@ def test_uploads_accept_exactly_the_ingest_file_types():
     from qa.ingest import FILE_TYPES
 
     assert set(UPLOAD_SUFFIXES) == set(FILE_TYPES) and ".xhtml" in UPLOAD_SUFFIXES
+
+
+def test_two_different_undated_pages_of_one_name_keep_their_own_articles(tmp_path):
+    """Undated page ids come from the file name: the second `page.txt` used to take over
+    the first one's articles."""
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("周庄镇党建引领乡村振兴\n\n周庄镇2021年累计完成税收1334万元，超收449万元。\n", encoding="utf-8")
+    b.write_text("高速公路项目加快建设\n\n今年计划完成投资57.66亿元，年底前建成通车。\n", encoding="utf-8")
+    archive = tmp_path / "archive"
+    first, _ = store_uploads([a], archive, 10_000, names=["page3.txt"])
+    second, _ = store_uploads([b], archive, 10_000, names=["page3.txt"])
+    ids = [{r.id for r in read_inputs(s) if isinstance(r, ArticleRecord)} for s in (first, second)]
+    assert ids[0] and ids[1] and not ids[0] & ids[1]
+    pages = {r.page for s in (first, second) for r in read_inputs(s) if isinstance(r, ArticleRecord)}
+    assert pages == {"03"}  # the page number in the name still counts
+    assert store_uploads([b], archive, 10_000, names=["page3.txt"])[0] == second  # same file: same place
+    assert store_uploads([a], archive, 10_000, names=["page3.txt"])[0] == first
