@@ -1,7 +1,7 @@
 """archive QA: ask questions about a Chinese newspaper archive, get cited passages."""
 
 from .archive import Archive, ArchiveInfo
-from .errors import BadInputError, EmptyQueryError, ModelMismatchError, NotFoundError, QAError
+from .errors import BadInputError, BadQueryError, EmptyQueryError, ModelMismatchError, NotFoundError, QAError
 from .records import Answer, Article, ArticleRecord, Citation, Hit, IngestFailure, IngestReport, Passage
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Passage",
     "QAError",
     "BadInputError",
+    "BadQueryError",
     "EmptyQueryError",
     "ModelMismatchError",
     "NotFoundError",

@@ -23,12 +23,12 @@ import numpy as np
 
 from .answer import AbstainParams, build_answer
 from .chunk import chunk_text
-from .errors import ArchiveClosedError, EmptyQueryError, ModelMismatchError
-from .ingest import InputFormat, read_inputs, with_defaults
+from .errors import ArchiveClosedError, BadQueryError, ModelMismatchError
+from .ingest import InputFormat, check_records, read_inputs, with_defaults
 from .records import Answer, Article, ArticleRecord, Hit, IngestFailure, IngestReport, SearchMode
 from .retrieve import FusionParams, Retriever
 from .store import Filters, PreparedArticle, Store
-from .textnorm import has_content, query_terms, segment
+from .textnorm import check_query, query_terms, segment
 from .vectors import VectorIndex
 
 logger = logging.getLogger(__name__)
@@ -283,7 +283,7 @@ class Archive:
         report = self.ingest_records([with_defaults(r, source) for r in records], progress=progress)
         report.failed[:0] = failed
         for f in failed:
-            logger.warning("skipped %s", f)
+            logger.info("skipped %s", f)  # in the report; the CLI and the app show it once
         return report
 
     def ingest_records(
@@ -291,7 +291,8 @@ class Archive:
     ) -> IngestReport:
         """Add already-read `ArticleRecord`s (see `ingest`)."""
         t0 = time.perf_counter()
-        report = IngestReport()
+        records, invalid = check_records(records)  # named messages, not TypeError or IntegrityError
+        report = IngestReport(failed=invalid)
         store = self.store
         chunk_chars, overlap = self.chunk_chars, self.overlap_sentences
         seen: dict[str, ArticleRecord] = {}
@@ -419,14 +420,18 @@ class Archive:
     ) -> Answer:
         """Answer `question` with the `k` best cited passages, each with the sentence
         that best answers it highlighted; `found` is False when nothing relevant exists.
-        An empty or punctuation-only question gives `found=False` with a message."""
-        if not question or not has_content(question):
-            return Answer(question=question, passages=(), found=False,
-                          message="问题是空的：请输入一个问题或几个关键词。(The question is empty.)")
+        A question that cannot be searched (empty, no letters or digits, longer than
+        `qa.textnorm.MAX_QUERY_CHARS`, not valid text) gives `found=False` with a message.
+
+        Raises:
+            ValueError: `k` < 1, or a date filter that is not a date."""
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
         try:
+            check_query(question)
             # twice as many hits as passages: overlapping chunks of one article merge into one
             hits = self.search(question, 2 * k, mode, date_from=date_from, date_to=date_to, source=source, page=page)
-        except EmptyQueryError as e:
+        except BadQueryError as e:
             return Answer(question=question, passages=(), found=False, message=str(e))
         terms = query_terms(question)
         df = self.store.document_frequencies(terms)

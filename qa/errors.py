@@ -20,8 +20,14 @@ class BadInputError(QAError):
         super().__init__(f"{where}: {reason}")
 
 
-class EmptyQueryError(QAError):
-    """A question or search query with nothing to search for (empty or only punctuation)."""
+class BadQueryError(QAError):
+    """A question or search query that cannot be searched: empty, no letters or digits,
+    too long, or not valid text (see `qa.textnorm.check_query`)."""
+
+
+class EmptyQueryError(BadQueryError):
+    """A question or search query with nothing to search for (empty, or only punctuation,
+    symbols or emoji)."""
 
 
 class ModelMismatchError(QAError):

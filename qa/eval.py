@@ -361,12 +361,12 @@ def evaluate_question(
     encode_ms: float = 0.0,
 ) -> QuestionResult:
     """Search once (ranks) and ask once (highlight, abstention) for one question."""
-    from .errors import EmptyQueryError
+    from .errors import BadQueryError
 
     t = time.perf_counter()
     try:
         hits = archive.search(q.question, k_search, mode, **q.filters)
-    except EmptyQueryError:  # punctuation only: nothing to search, counts as a miss
+    except BadQueryError:  # punctuation only, too long: nothing searched, counts as a miss
         hits = []
     latency = (time.perf_counter() - t) * 1000 + (encode_ms if mode != "keyword" else 0.0)
     answer = archive.ask(q.question, k_ask, mode=mode, **q.filters)

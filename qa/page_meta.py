@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .dates import calendar_date, iso_date
 from .errors import BadInputError
 from .textio import read_text
 
@@ -31,10 +32,10 @@ SIDECAR = "page.json"
 
 
 def _iso(y: str, m: str, d: str) -> str | None:
-    yi, mi, di = int(y), int(m), int(d)
-    if not (1 <= mi <= 12 and 1 <= di <= 31):
+    try:
+        return calendar_date(y, m, d).isoformat()
+    except ValueError:
         return None
-    return f"{yi:04d}-{mi:02d}-{di:02d}"
 
 
 def normalize_page_label(label: str) -> str:
@@ -118,7 +119,7 @@ def page_meta_from_path(path: str | Path) -> PageMeta:
 
 def normalize_date(value: str, where: str | Path) -> str:
     m = _DATE_SEP_RE.search(value) or _DATE_IN_NAME_RE.search(value)
-    iso = _iso(*m.groups()) if m else None
-    if iso is None:
-        raise BadInputError(str(where), f"not a date: {value!r} (expected YYYY-MM-DD)")
-    return iso
+    try:
+        return calendar_date(*m.groups()).isoformat() if m else str(iso_date(value))
+    except ValueError as e:
+        raise BadInputError(str(where), str(e)) from None

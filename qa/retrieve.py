@@ -18,10 +18,9 @@ from typing import Literal
 
 import numpy as np
 
-from .errors import EmptyQueryError
 from .records import Hit, SearchMode
 from .store import ChunkRow, Filters, Store
-from .textnorm import has_content, query_terms
+from .textnorm import check_query, query_terms
 from .vectors import VectorIndex
 
 logger = logging.getLogger(__name__)
@@ -130,13 +129,13 @@ class Retriever:
             max_per_article: at most this many chunks of one article (None: no limit).
 
         Raises:
-            EmptyQueryError: the query is empty or only punctuation.
+            BadQueryError: the query is empty, has no letters or digits, is too long or
+                is not valid text (`EmptyQueryError` for the first two).
             ValueError: unknown mode.
         """
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
-        if not query or not has_content(query):
-            raise EmptyQueryError("the query is empty or only punctuation: type a question or some keywords")
+        check_query(query)
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         filters = filters or Filters()

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .dates import iso_date
 from .errors import NotFoundError
 from .records import Article, ArticleRecord, Citation
 
@@ -71,6 +72,14 @@ class Filters:
     date_to: str | None = None
     source: str | None = None
     page: str | None = None
+
+    def __post_init__(self) -> None:
+        # `garbage` or 2022-02-31 would silently match nothing; 2022/3/1 would compare wrong
+        for name in ("date_from", "date_to"):
+            try:
+                object.__setattr__(self, name, iso_date(getattr(self, name)))
+            except ValueError as e:
+                raise ValueError(f"{name.replace('_', ' ')} filter: {e}") from None
 
     def is_empty(self) -> bool:
         return not (self.date_from or self.date_to or self.source or self.page)

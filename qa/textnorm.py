@@ -15,6 +15,8 @@ import threading
 import unicodedata
 from functools import lru_cache
 
+from .errors import BadQueryError, EmptyQueryError
+
 logger = logging.getLogger(__name__)
 
 # Function words and question words that carry no topic; BM25's IDF already damps them,
@@ -82,5 +84,32 @@ def query_terms(text: str) -> list[str]:
 
 
 def has_content(text: str) -> bool:
-    """False for empty or punctuation-only input (nothing to search for)."""
+    """False for empty input or input without a letter or digit (punctuation, symbols,
+    emoji: nothing to search for)."""
     return any(ch.isalnum() for ch in text)
+
+
+# jieba's cost grows with the square of the text's length (a 20,000-character question took
+# 106 s); a question, even a pasted paragraph, is far shorter than this.
+MAX_QUERY_CHARS = 1000
+
+
+def check_query(text: object) -> str:
+    """`text` if it can be searched, else `BadQueryError` with a message for the user:
+    not a string, not valid Unicode (lone surrogates, from invalid UTF-8 on a command
+    line), longer than `MAX_QUERY_CHARS`, or without a letter or digit (`EmptyQueryError`).
+    """
+    if not isinstance(text, str):
+        raise BadQueryError(f"the question must be text, got {type(text).__name__}")
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise BadQueryError("问题含有无效字符（不是有效的 UTF-8 文本，请检查终端编码）。"
+                            "(The question is not valid text: invalid UTF-8 or a lone surrogate; check the terminal's encoding.)")
+    if len(text) > MAX_QUERY_CHARS:
+        raise BadQueryError(f"问题太长（{len(text)} 字，上限 {MAX_QUERY_CHARS} 字）：请缩短成一个问题或几个关键词。"
+                            f"(The question is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}.)")
+    if not text.strip():
+        raise EmptyQueryError("问题是空的：请输入一个问题或几个关键词。(The question is empty.)")
+    if not has_content(text):
+        raise EmptyQueryError("问题里没有可搜索的文字（只有标点、符号或表情）：请输入一个问题或几个关键词。"
+                              "(The question has no letters or digits to search for.)")
+    return text

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from qa.cli import main
 
 from conftest import SEED
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -62,7 +68,7 @@ def test_info_and_remove(arc, capsys):
 def test_user_mistakes_are_one_line_without_traceback(arc, capsys, tmp_path):
     assert main(["search", "？！", "--archive", arc]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "empty" in err
+    assert err.count("\n") == 1 and "no letters or digits" in err
     assert main(["info", "--archive", str(tmp_path / "nope")]) == 2
     assert "no archive at" in capsys.readouterr().err
 
@@ -75,3 +81,83 @@ def test_ingest_reports_failures_and_is_idempotent(arc, capsys, tmp_path, monkey
     assert "unchanged 10" in cap.out and f"{bad}:1: invalid JSON" in cap.err
     monkeypatch.setenv("QA_ARCHIVE", arc)
     assert main(["ingest", str(bad)]) == 1  # nothing could be read at all
+
+
+def _qa(*args: str, cwd=None, stdout=subprocess.PIPE) -> subprocess.Popen:
+    """The real `qa` process (its own logging, stdout and exit), importing this checkout."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "qa.cli", *args], cwd=cwd, env=env, stdout=stdout,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_k_below_one_names_the_value_given(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["ask", "税收", "--k", "-5"])
+    assert e.value.code == 2
+    assert "--k: must be at least 1, got -5" in capsys.readouterr().err
+
+
+def test_bad_date_flags_are_refused_before_anything_runs(capsys):
+    for flag in ("--from", "--to"):
+        with pytest.raises(SystemExit):
+            main(["search", "税收", flag, "garbage"])
+        assert "date 'garbage' not understood" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["ingest", "x.txt", "--date", "2022-02-31"])
+    assert "2022-02-31 is not a calendar date" in capsys.readouterr().err
+
+
+def test_invalid_utf8_or_overlong_question_is_one_line_not_a_traceback(arc, capsys):
+    # Python hands invalid UTF-8 in argv over as lone surrogates (surrogateescape)
+    for q, says in (("\udcff\udcfe税收", "not valid text"), ("税" * 5000, "the limit is 1000")):
+        for cmd in ("ask", "search"):
+            assert main([cmd, q, "--archive", arc]) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and says in err and "Traceback" not in err
+
+
+def test_a_closed_pipe_is_not_a_traceback(small_archive_dir):
+    """`qa info | head -3`: the reader leaves before qa has written."""
+    p = _qa("info", "--archive", str(small_archive_dir))
+    p.stdout.close()
+    _, err = p.communicate(timeout=120)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_ingest_of_missing_paths_says_each_once_and_leaves_no_archive(tmp_path):
+    p = _qa("ingest", str(tmp_path / "missing1.jsonl"), str(tmp_path / "missing2"), "--archive", str(tmp_path / "arc"))
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 1
+    for name in ("missing1.jsonl", "missing2"):
+        assert err.count(name) == 1, err
+    assert "Traceback" not in err and not (tmp_path / "arc").exists()
+    (tmp_path / "existing").mkdir()
+    p = _qa("ingest", str(tmp_path / "missing1.jsonl"), "--archive", str(tmp_path / "existing"))
+    p.communicate(timeout=120)
+    assert p.returncode == 1 and list((tmp_path / "existing").iterdir()) == []  # the directory the user made stays
+
+
+def test_ingest_help_lists_every_supported_file_type(capsys):
+    from qa.ingest import FILE_TYPES
+
+    with pytest.raises(SystemExit):
+        main(["ingest", "--help"])
+    out = capsys.readouterr().out
+    assert all(suffix in out for suffix in FILE_TYPES) and ".xhtml" in out
+
+
+def test_ingest_of_only_unreadable_files_leaves_no_archive(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{broken\n", encoding="utf-8")
+    p = _qa("ingest", str(bad), "--archive", str(tmp_path / "arc"))
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 1 and f"{bad}:1: invalid JSON" in err and not (tmp_path / "arc").exists()
+
+
+def test_api_k_below_one_names_the_value_given(arc):
+    """`Archive.ask` searches 2k hits: k=-5 used to be reported as "got -10"."""
+    from qa import Archive
+
+    with Archive.open(arc) as archive:
+        with pytest.raises(ValueError, match="k must be at least 1, got -5"):
+            archive.ask("税收", k=-5)

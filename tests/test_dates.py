@@ -138,3 +138,59 @@ def test_filter_boxes_accept_partial_dates(typed, start, end):
 def test_filter_boxes_reject_text_that_is_not_a_date():
     with pytest.raises(ValueError):
         parse_filter_date("yesterday-ish")
+
+
+# -- the one date parser (qa.dates.parse_date): ingest, sidecars, filters, CLI flags -----------
+
+from qa.dates import iso_date, parse_date  # noqa: E402
+
+
+@pytest.mark.parametrize("raw, iso", [("2022-03-15", "2022-03-15"), ("2022/3/5", "2022-03-05"), ("2022.3.5", "2022-03-05"),
+                                      ("20220315", "2022-03-15"), ("2022年3月15日", "2022-03-15"),
+                                      ("2022-03-15T08:00:00+08:00", "2022-03-15"), ("2024-02-29", "2024-02-29"),
+                                      ("", None), (None, None)])
+def test_parse_date_spellings(raw, iso):
+    assert iso_date(raw) == iso
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("2022-02-31", "2022-02-31 is not a calendar date (February 2022 has 28 days)"),
+    ("2023-02-29", "2023-02-29 is not a calendar date (February 2023 has 28 days)"),
+    ("2022-04-31", "2022-04-31 is not a calendar date (April 2022 has 30 days)"),
+    ("2022-13-01", "2022-13-01 is not a calendar date (month 13 does not exist)"),
+    ("garbage", "date 'garbage' not understood (use YYYY-MM-DD)"),
+])
+def test_parse_date_names_what_is_wrong(raw, message):
+    with pytest.raises(ValueError) as e:
+        parse_date(raw)
+    assert str(e.value) == message
+
+
+def test_page_dates_from_sidecar_and_path_use_the_same_calendar(tmp_path):
+    """The page reader had its own parser that took 2022-02-31 (day <= 31 was all it checked)."""
+    from qa.ingest import read_inputs
+    from qa.records import ArticleRecord, IngestFailure
+
+    page = "周庄镇党建引领乡村振兴\n\n周庄镇2021年累计完成税收1334万元，超收449万元。\n"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "page.txt").write_text(page, encoding="utf-8")
+    (tmp_path / "a" / "page.json").write_text('{"date": "2022-02-31"}', encoding="utf-8")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "2022-02-31-03.txt").write_text(page, encoding="utf-8")
+    items = list(read_inputs([tmp_path / "a", tmp_path / "b"]))
+    fails = [i for i in items if isinstance(i, IngestFailure)]
+    assert [str(f) for f in fails] == [f"{tmp_path / 'a' / 'page.json'}: 2022-02-31 is not a calendar date (February 2022 has 28 days)"]
+    recs = [i for i in items if isinstance(i, ArticleRecord)]
+    assert recs and all(r.date is None for r in recs)  # a path that names no real day gives no date
+
+
+def test_date_filters_that_are_not_dates_are_refused(sample_archive_ro):
+    """`garbage` used to be compared as a string and match nothing (0 hits, no message)."""
+    for bad in ("garbage", "2022-02-31"):
+        with pytest.raises(ValueError, match="date from filter"):
+            sample_archive_ro.search("税收", mode="keyword", date_from=bad)
+        with pytest.raises(ValueError, match="date to filter"):
+            sample_archive_ro.ask("税收", date_to=bad)
+    # other spellings are normalised, not compared as strings ("1992/1/14" > "1992-01-14")
+    slashed = sample_archive_ro.search("僑胞", k=50, mode="keyword", date_from="1992/1/14", date_to="1992/1/14")
+    assert slashed and {h.citation.date for h in slashed} == {"1992-01-14"}

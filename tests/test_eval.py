@@ -3,6 +3,7 @@ sample archive (a quality floor), and the command on slices of the shared sets."
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
@@ -60,23 +61,55 @@ def test_reciprocal_rank_mrr_and_recall():
     assert hit_at(ranks, 2).tolist() == [1.0, 1.0, 0.0, 0.0]
 
 
-def test_bootstrap_ci_contains_the_estimate_and_is_reproducible():
+def test_bootstrap_ci_matches_the_normal_approximation_for_a_proportion():
+    """For 400 Bernoulli(0.7) values the bootstrap distribution of the mean is close to
+    normal with sd sqrt(p(1-p)/n): the 95% interval is mean ± 1.96 sd to within Monte Carlo
+    error (~0.002 with 1000 resamples). A 90% interval, a CI of the values instead of their
+    mean, or a missing 1/n would each miss by more than the tolerance."""
     rng = np.random.default_rng(5)
     values = (rng.random(400) < 0.7).astype(float)
     lo, hi = bootstrap_ci(values)
-    assert lo < values.mean() < hi
-    assert 0.05 < hi - lo < 0.12  # ~ 2 * 1.96 * sqrt(.7 * .3 / 400) = 0.09
+    p = values.mean()
+    sd = math.sqrt(p * (1 - p) / len(values))
+    assert lo == pytest.approx(p - 1.96 * sd, abs=0.005)
+    assert hi == pytest.approx(p + 1.96 * sd, abs=0.005)
     assert bootstrap_ci(values) == (lo, hi)  # seed 0: same resamples every run
     assert bootstrap_ci(np.ones(50)) == (1.0, 1.0)
-    small_lo, small_hi = bootstrap_ci(values[:40])
-    assert small_hi - small_lo > hi - lo
+
+
+def test_bootstrap_ci_hand_computed_two_point_case():
+    """Resampling [0, 1] gives means 0, 0.5, 1 with probabilities 1/4, 1/2, 1/4: the 2.5th
+    and 97.5th percentiles are exactly 0 and 1, the 45th and 55th both 0.5."""
+    assert bootstrap_ci([0.0, 1.0]) == (0.0, 1.0)
+    assert bootstrap_ci([0.0, 1.0], alpha=0.9) == (0.5, 0.5)  # 45th-55th percentile: the 1/2 mass
+    assert bootstrap_ci([3.0, 5.0]) == (3.0, 5.0)
+    shifted = bootstrap_ci(np.array([0.2, 0.9, 0.4, 0.4, 1.0]) + 10)
+    base = bootstrap_ci([0.2, 0.9, 0.4, 0.4, 1.0])
+    assert shifted == pytest.approx((base[0] + 10, base[1] + 10))  # equivariant under shifts
+
+
+def test_bootstrap_ci_covers_the_true_mean_about_95_percent_of_the_time():
+    """The defining property: over many samples from a known distribution, the interval
+    holds the true mean in ~95% of them (200 samples of 100 Bernoulli(0.3))."""
+    rng = np.random.default_rng(11)
+    covered = 0
+    for i in range(200):
+        sample = (rng.random(100) < 0.3).astype(float)
+        lo, hi = bootstrap_ci(sample, seed=i)
+        covered += lo <= 0.3 <= hi
+    assert 0.88 <= covered / 200 <= 0.99
 
 
 def test_paired_comparison_counts_wins_ties_losses():
     p = paired_comparison("hybrid", "keyword", [1.0, 0.5, 0.0, 1.0, 0.2], [0.5, 0.5, 1.0, 0.0, 0.2])
     assert (p.wins, p.ties, p.losses) == (2, 2, 1)
     assert p.mrr_delta == pytest.approx(100 * (2.7 - 2.2) / 5)
-    assert p.ci95[0] <= p.mrr_delta <= p.ci95[1]
+    # the CI is that of the per-question differences a - b, in percent points
+    assert p.ci95 == pytest.approx(tuple(100 * x for x in bootstrap_ci([0.5, 0.0, -1.0, 1.0, 0.0])))
+    better = paired_comparison("a", "b", [1.0] * 20 + [0.5] * 20, [0.5] * 20 + [0.5] * 20)
+    assert better.ci95[0] > 0 and better.ci95[1] <= 50.0  # a never loses: the whole CI is above 0
+    worse = paired_comparison("b", "a", [0.5] * 40, [1.0] * 20 + [0.5] * 20)
+    assert worse.ci95 == pytest.approx((-better.ci95[1], -better.ci95[0]))
     assert sign_test(10, 0) == pytest.approx(2 / 1024)
     assert sign_test(5, 5) == 1.0
 
@@ -191,6 +224,7 @@ def cmrc_run(shared_eval, tmp_path_factory, encoder) -> tuple[Path, Path]:
 def test_cli_writes_report_questions_csv_and_html(cmrc_run):
     out, cache = cmrc_run
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    csv_rows = list(csv.DictReader((out / "questions.csv").open(encoding="utf-8", newline="")))
     assert report["n_questions"] == 30 and report["modes"] == ["hybrid", "dense", "keyword"]
     assert report["model_id"] and report["date"] and report["archive"]["chunks"] > 0
     for mode in report["modes"]:
@@ -198,8 +232,10 @@ def test_cli_writes_report_questions_csv_and_html(cmrc_run):
         for key in ("src_recall@1", "src_recall@10", "ans_recall@5", "mrr@10", "ndcg@10", "highlight_hit",
                     "abstention", "latency_p50_ms", "latency_p95_ms"):
             assert key in m
-        lo, hi = report["ci95"][mode]["src_recall@5"]
-        assert lo <= m["src_recall@5"] <= hi
+        # the CI is the bootstrap CI of this mode's per-question hits, in percent
+        ranks = [int(r["src_rank"]) if r["src_rank"] else None for r in csv_rows if r["mode"] == mode]
+        expected = bootstrap_ci(hit_at(ranks, 5))
+        assert report["ci95"][mode]["src_recall@5"] == pytest.approx([100 * expected[0], 100 * expected[1]], abs=0.01)
     assert report["metrics"]["hybrid"]["src_recall@5"] >= 80.0  # easy: ~50 docs, CMRC questions
     assert {(p["a"], p["b"]) for p in report["paired"]} == {("hybrid", "dense"), ("hybrid", "keyword"), ("dense", "keyword")}
     rows = [json.loads(x) for x in (out / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -247,11 +283,16 @@ def test_cli_user_errors_are_one_line(tmp_path, capsys):
     assert "choose from hybrid,dense,keyword" in capsys.readouterr().err
 
 
-def test_registered_in_qa_cli(cmrc_run, capsys):
+def test_eval_is_registered_in_qa_cli():
     from qa import cli
 
-    if "eval" not in cli.COMMANDS:
-        pytest.skip("`eval` is not registered in qa/cli.py yet")
+    assert "eval" in cli.COMMANDS, "`eval` is not registered in qa/cli.py"
+    assert "eval" in cli.build_parser()._subparsers._group_actions[0].choices
+
+
+def test_qa_eval_compares_reports(cmrc_run, capsys):
+    from qa import cli
+
     out, _ = cmrc_run
     assert cli.main(["eval", "--compare", str(out / "report.json"), str(out / "report.json")]) == 0
     assert "source-recall@1" in capsys.readouterr().out

@@ -111,3 +111,105 @@ def test_bad_date_is_an_error():
 def test_bad_input_error_names_file_and_line():
     e = BadInputError("x.jsonl", "invalid JSON", 7)
     assert str(e) == "x.jsonl:7: invalid JSON"
+
+
+def test_a_deeply_nested_line_is_one_failure_and_later_lines_are_kept(tmp_path):
+    """json.loads raises RecursionError (not JSONDecodeError) on `[[[[…`: it used to escape
+    the per-line handling and silently drop every later line of the file."""
+    p = write_jsonl(tmp_path / "deep.jsonl", [
+        json.dumps({"id": "ok1", "text": "第一篇。"}, ensure_ascii=False),
+        "[" * 10_000 + "]" * 10_000,
+        json.dumps({"id": "ok2", "text": "第二篇。"}, ensure_ascii=False),
+    ])
+    recs, fails = split(list(read_inputs([p])))
+    assert [r.id for r in recs] == ["ok1", "ok2"]
+    assert [(f.line, f.reason) for f in fails] == [(2, "invalid JSON: nested too deeply")]
+
+
+def test_records_without_ids_in_files_of_one_name_do_not_collide(tmp_path):
+    """Ids used to be `<file stem>-<line>`: `2019/articles.jsonl` line 1 and
+    `2020/articles.jsonl` line 1 replaced each other's article."""
+    y19, y20 = tmp_path / "2019", tmp_path / "2020"
+    y19.mkdir()
+    y20.mkdir()
+    write_jsonl(y19 / "articles.jsonl", [json.dumps({"title": "周庄镇税收", "text": "2019年完成税收900万元。"}, ensure_ascii=False)])
+    write_jsonl(y20 / "articles.jsonl", [json.dumps({"title": "周庄镇税收", "text": "2020年完成税收1100万元。"}, ensure_ascii=False)])
+    first, _ = split(list(read_inputs([y19, y20])))
+    assert len({r.id for r in first}) == 2
+    # stable: the same file read again (from another path, or after a move) gets the same id
+    moved = tmp_path / "moved.jsonl"
+    moved.write_bytes((y19 / "articles.jsonl").read_bytes())
+    again, _ = split(list(read_inputs([y19, moved])))
+    assert again[0].id == again[1].id == first[0].id
+
+
+def test_ids_must_be_non_blank_strings(tmp_path):
+    p = write_jsonl(tmp_path / "ids.jsonl", [
+        json.dumps({"id": ["a", "b"], "text": "列表做编号。"}, ensure_ascii=False),
+        json.dumps({"id": "   ", "text": "空格做编号。"}, ensure_ascii=False),
+        json.dumps({"id": 7, "text": "数字编号可以。"}, ensure_ascii=False),
+    ])
+    recs, fails = split(list(read_inputs([p])))
+    assert [r.id for r in recs] == ["7"]
+    by_line = {f.line: f.reason for f in fails}
+    assert "id must be a string, got list" in by_line[1]
+    assert "blank" in by_line[2]
+
+
+def test_an_invalid_calendar_date_is_named_and_the_record_skipped(tmp_path):
+    p = write_jsonl(tmp_path / "d.jsonl", [
+        json.dumps({"id": "feb31", "text": "二月没有三十一日。", "date": "2022-02-31"}, ensure_ascii=False),
+        json.dumps({"id": "ok", "text": "二月有二十八日。", "date": "2022-02-28"}, ensure_ascii=False),
+    ])
+    recs, fails = split(list(read_inputs([p])))
+    assert [r.id for r in recs] == ["ok"]
+    assert str(fails[0]) == f"{p}:1: 2022-02-31 is not a calendar date (February 2022 has 28 days)"
+
+
+def test_xhtml_pages_are_read_from_directories_like_html(tmp_path):
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "2022-03-15-03.xhtml").write_text(
+        "<html><body><h1>周庄镇党建引领乡村振兴</h1><p>周庄镇2021年累计完成税收1334万元，超收449万元。</p></body></html>",
+        encoding="utf-8")
+    recs, fails = split(list(read_inputs([tmp_path / "pages"])))
+    assert not fails and [(r.title, r.date) for r in recs] == [("周庄镇党建引领乡村振兴", "2022-03-15")]
+
+
+def test_ingest_records_validates_records_from_any_caller(tmp_path):
+    """`Archive.ingest_records` used to raise TypeError (text=None), sqlite's
+    IntegrityError (id=None), store `repr()` of a list id and an unfindable empty text."""
+    from qa import Archive
+
+    bad = [
+        ArticleRecord(id="none-text", title="t", text=None),  # type: ignore[arg-type]
+        ArticleRecord(id=None, title="t", text="有内容。"),  # type: ignore[arg-type]
+        ArticleRecord(id="empty", title="t", text=""),
+        ArticleRecord(id=["x"], title="t", text="有内容。"),  # type: ignore[arg-type]
+        ArticleRecord(id="  ", title="t", text="有内容。"),
+        ArticleRecord(id="feb31", title="t", text="有内容。", date="2022-02-31"),
+    ]
+    with Archive.open(tmp_path / "archive") as archive:
+        report = archive.ingest_records(bad)
+        assert (report.added, report.updated, len(report.failed)) == (0, 0, len(bad))
+        assert archive.info().articles == 0
+    reasons = [f.reason for f in report.failed]
+    assert "text must be a string, got NoneType" in reasons[0]
+    assert "id must be a string, got NoneType" in reasons[1]
+    assert "text is empty" in reasons[2]
+    assert "id must be a string, got list" in reasons[3]
+    assert "blank" in reasons[4]
+    assert "2022-02-31 is not a calendar date" in reasons[5]
+
+
+def test_a_lone_surrogate_escape_in_a_record_does_not_stop_the_ingest(tmp_path, encoder):
+    """`"\\ud800"` is legal JSON but SQLite cannot store it: the write used to fail with
+    UnicodeEncodeError and take the whole batch with it."""
+    from qa import Archive
+
+    p = tmp_path / "s.jsonl"
+    p.write_text('{"id": "s1", "title": "坏字符\\ud800", "text": "周庄镇完成税收\\udcff1334万元。"}\n'
+                 '{"id": "s2", "text": "高速公路今年计划完成投资57.66亿元。"}\n', encoding="utf-8")
+    with Archive.open(tmp_path / "archive") as archive:
+        report = archive.ingest([p])
+        assert (report.added, report.failed) == (2, [])
+        assert archive.get("s1").text == "周庄镇完成税收\ufffd1334万元。"
