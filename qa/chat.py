@@ -203,7 +203,8 @@ def _date_cell(turn: Turn, p: Passage, lang: str) -> str:
     """The article's date as people write it; when the question named dates and the
     article has none, say its date is unknown (not that it lies outside them)."""
     if p.citation.date:
-        return f'<span class="qa-date" data-iso="{esc(p.citation.date)}">{esc(human_date(p.citation.date, lang))}</span>'
+        iso = esc(p.citation.date)
+        return f'<time class="qa-date" datetime="{iso}" title="{iso}">{esc(human_date(p.citation.date, lang))}</time>'
     if turn.question_dates:
         return f'<span class="qa-date-unknown">{esc(t(lang, "date_unknown"))}</span>'
     return ""

@@ -69,9 +69,10 @@ CSS = """
 .qa-related-item .qa-cite, .qa-related-item .qa-passage { display: block; font-size: .9em; }
 .qa-related-item .qa-passage { white-space: pre-wrap; max-height: 4.8em; overflow: hidden; }
 .qa-notfound p { margin: .2em 0; }
-#qa-archive-info table, #qa-archive-info tr, #qa-archive-info td, #qa-archive-info th {
+#qa-archive-info, #qa-archive-info tr, #qa-archive-info td {
     border: none !important; background: none !important; }
-#qa-archive-info td { padding: 3px 16px 3px 0; vertical-align: top; }
+#qa-archive-info { border-collapse: collapse; margin: .2em 0; }
+#qa-archive-info td { padding: 3px 18px 3px 0; vertical-align: top; }
 #qa-archive-info td:first-child { color: #6b7280; white-space: nowrap; }
 """
 
@@ -251,8 +252,8 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
             return None, render_message(str(e))
         return turn, render_turn(turn)
 
-    def respond(message: str, history: list | None = None, conv: dict | None = None, date_from: str = "",
-                date_to: str = "", source: str = ALL, page: str = ALL, use_question_dates: bool = True):
+    def respond(message: str, history: list | None = None, conv: dict | None = None, date_from: str | None = None,
+                date_to: str | None = None, source: str = ALL, page: str = ALL, use_question_dates: bool = True):
         """Show the question at once, then the reply. Through the HTTP API (`/ask`) only the
         question is needed: the history starts empty and every filter is optional."""
         message = (message or "").strip()
@@ -351,7 +352,8 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
                     span = gr.Markdown(date_span(), elem_id="qa-date-span")
         with gr.Tab("档案库 Archive"):
             info = gr.HTML(info_html(archive), elem_id="qa-info")
-            refresh = gr.Button("刷新", size="sm")
+            with gr.Row():
+                refresh = gr.Button("刷新", size="sm", elem_id="qa-refresh", scale=0, min_width=80)
             files = gr.File(label=f"上传版面或 JSONL（{' '.join(UPLOAD_SUFFIXES)}；每个不超过 {max_upload_mb:g} MB）",
                             file_count="multiple", file_types=list(UPLOAD_SUFFIXES), type="filepath", elem_id="qa-upload")
             ingest_btn = gr.Button("导入", variant="primary", elem_id="qa-ingest")
