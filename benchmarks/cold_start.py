@@ -34,6 +34,7 @@ def lap(name):
     global t
     now = time.perf_counter(); out[name] = now - t; t = now
 import qa.cli; lap("import qa.cli")
+import qa.embeddings; lap("import qa.embeddings (sets OMP_WAIT_POLICY first)")
 import torch; lap("import torch")
 import sentence_transformers; lap("import sentence_transformers")
 from qa.embeddings import load_encoder; enc = load_encoder(); lap("model load")
@@ -41,6 +42,25 @@ from qa import Archive; a = Archive.open(sys.argv[1], create=False); a.info(); l
 a.search("周庄镇", k=1, mode="keyword"); lap("first keyword search (index, jieba)")
 ans = a.ask(sys.argv[2]); assert ans.found, ans; lap("first ask")
 ans = a.ask(sys.argv[2] + " "); lap("second ask")
+print(json.dumps(out))
+"""
+
+# What loading the same model without sentence-transformers would cost (transformers only:
+# tokenizer + BertModel, mean pooling): a measurement for the encoder, not what qa does.
+WITHOUT_ST = r"""
+import json, sys, time
+t = time.perf_counter(); out = {}
+def lap(name):
+    global t
+    now = time.perf_counter(); out[name] = now - t; t = now
+from qa.embeddings import materialise_default_model; path = materialise_default_model(); lap("materialise (cached)")
+import torch; lap("import torch")
+from transformers import AutoModel, AutoTokenizer; lap("import transformers AutoModel")
+tok = AutoTokenizer.from_pretrained(path); model = AutoModel.from_pretrained(path).eval(); lap("model load")
+with torch.inference_mode():
+    enc = tok(["query: " + sys.argv[1]], return_tensors="pt")
+    h = model(**enc).last_hidden_state; v = (h * enc["attention_mask"][..., None]).sum(1) / enc["attention_mask"].sum(1)
+lap("first encode")
 print(json.dumps(out))
 """
 
@@ -77,16 +97,18 @@ def main(argv: list[str] | None = None) -> int:
             'python -c "import torch"': [py, "-c", "import torch"],
             'python -c "import qa.cli"': [py, "-c", "import qa.cli"],
             "qa --help": [qa_bin, "--help"],
-            f"qa ask (cold, hybrid)": [qa_bin, "ask", QUESTION, "--archive", archive, "--k", "3"],
-            f"qa ask --mode keyword": [qa_bin, "ask", QUESTION, "--archive", archive, "--k", "3", "--mode", "keyword"],
+            "qa ask (cold, hybrid)": [qa_bin, "ask", QUESTION, "--archive", archive, "--k", "3"],
+            "qa ask --mode keyword": [qa_bin, "ask", QUESTION, "--archive", archive, "--k", "3", "--mode", "keyword"],
         }
         times: dict[str, list[float]] = {k: [] for k in commands}
         stages: list[dict[str, float]] = []
+        without_st: list[dict[str, float]] = []
         run(commands["qa ask (cold, hybrid)"], env)  # materialise the model and warm the file cache once
         for _ in range(args.rounds):
             for name, cmd in commands.items():
                 times[name].append(run(cmd, env)[0])
             stages.append(json.loads(run([py, "-c", STAGES, archive, QUESTION], env)[1].strip().splitlines()[-1]))
+            without_st.append(json.loads(run([py, "-c", WITHOUT_ST, QUESTION], env)[1].strip().splitlines()[-1]))
     load = open("/proc/loadavg").read().split()[:3] if os.path.exists("/proc/loadavg") else ["?"] * 3
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
           f"load average {' '.join(load)}; median of {args.rounds} fresh processes each\n")
@@ -95,8 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<{width}}  {statistics.median(ts):6.2f} s   ({', '.join(f'{t:.2f}' for t in ts)})")
     print("\nstages of a cold ask, one process (median seconds):")
     for key in stages[0]:
-        print(f"  {key:<38} {statistics.median(s[key] for s in stages):6.2f}")
-    print(f"  {'total':<38} {statistics.median(sum(s.values()) - s['second ask'] for s in stages):6.2f}")
+        print(f"  {key:<48} {statistics.median(s[key] for s in stages):6.2f}")
+    print(f"  {'total':<48} {statistics.median(sum(s.values()) - s['second ask'] for s in stages):6.2f}")
+    print("\nthe same model through transformers alone (no sentence-transformers), one process:")
+    for key in without_st[0]:
+        print(f"  {key:<48} {statistics.median(s[key] for s in without_st):6.2f}")
+    print(f"  {'total':<48} {statistics.median(sum(s.values()) for s in without_st):6.2f}")
     return 0
 
 

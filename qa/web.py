@@ -214,7 +214,8 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
     """The gradio Blocks for `archive` (not launched)."""
     import gradio as gr
 
-    from qa.chat import ChatFilters, parse_filter_date, render_message, render_question, render_turn, run_turn, turn_language
+    from qa.chat import (ChatFilters, parse_filter_date, render_message, render_question, render_turn, run_turn,
+                         turn_language)
     from qa.chat_text import question_language, range_label, t
     from qa.errors import QAError
     from qa.records import IngestReport
