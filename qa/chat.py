@@ -298,7 +298,7 @@ def _related(turn: Turn, lang: str) -> str:
         return ""
     items = "".join(
         f'<li class="qa-related-item"><span class="qa-cite">{_citation_line(turn, None, p, lang)}</span>'
-        f'<span class="qa-passage">{_compact(esc(p.text))}</span></li>' for p in rel)
+        f'<span class="qa-passage">{esc(" ".join(p.text.split()))}</span></li>' for p in rel)
     return (f'<details class="qa-related"><summary>{esc(t(lang, "related", n=len(rel)))}</summary>'
             f"<ul>{items}</ul></details>")
 

@@ -67,7 +67,8 @@ CSS = """
 .qa-related ul { margin: .3em 0 0 0; padding-left: 1.2em; }
 .qa-related-item { margin: .35em 0; }
 .qa-related-item .qa-cite, .qa-related-item .qa-passage { display: block; font-size: .9em; }
-.qa-related-item .qa-passage { white-space: pre-wrap; max-height: 4.8em; overflow: hidden; }
+.qa-related-item .qa-passage { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
+                               overflow: hidden; }
 .qa-notfound p { margin: .2em 0; }
 #qa-archive-info, #qa-archive-info tr, #qa-archive-info td {
     border: none !important; background: none !important; }
