@@ -271,9 +271,10 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
         conv = {"queries": queries + [turn.query if turn else message], "last": {"question": message, "queries": queries}}
         yield history, "", conv, qdate_button(turn)
 
-    def drop_question_dates(history, conv, date_from, date_to, source, page):
+    def drop_question_dates(history: list | None = None, conv: dict | None = None, date_from: str | None = None,
+                            date_to: str | None = None, source: str = ALL, page: str = ALL):
         """Answer the last question again without the dates found in it."""
-        last = conv.get("last")
+        last = (conv or {}).get("last")
         if not last or not history:
             return history, conv, gr.update(visible=False)
         turn, reply = answer(last["question"], last["queries"], (date_from, date_to, source, page), False)
