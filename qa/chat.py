@@ -175,6 +175,11 @@ def _compact(markup: str) -> str:
     return re.sub(r"\n\s*\n+", "\n", markup.strip())
 
 
+def _paragraphs(markup: str) -> str:
+    """One line break between paragraphs, as in the cited passages (the ends are kept)."""
+    return re.sub(r"\n\s*\n+", "\n", markup)
+
+
 def render_question(question: str) -> str:
     """The user's message, as text."""
     return f'<span class="qa-question">{esc(question)}</span>'
@@ -228,10 +233,10 @@ def _full_article(article: Article | None, p: Passage, lang: str) -> str:
         return f'<div class="qa-fulltext">{esc(t(lang, "article_gone"))}</div>{collapse}'
     text = article.text
     if text[p.start : p.end] != p.text:  # changed since it was indexed: no offsets to trust
-        return f'<div class="qa-fulltext">{esc(text)}</div>{collapse}'
-    passage = marked(p.text, p.highlights)
-    return (f'<div class="qa-fulltext">{esc(text[: p.start])}<span class="qa-inplace">{passage}</span>'
-            f"{esc(text[p.end :])}</div>{collapse}")
+        return f'<div class="qa-fulltext">{_paragraphs(esc(text))}</div>{collapse}'
+    passage = _compact(marked(p.text, p.highlights))
+    before, after = _paragraphs(esc(text[: p.start])), _paragraphs(esc(text[p.end :]))
+    return f'<div class="qa-fulltext">{before}<span class="qa-inplace">{passage}</span>{after}</div>{collapse}'
 
 
 def _date_note(turn: Turn, lang: str) -> str:
