@@ -26,30 +26,31 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .archive import Archive
+from .chat_text import human_date, in_range, question_language, range_label, t
 from .conversation import rewrite_followup
 from .dates import DateRange, dates_in_question, parse_iso
 from .errors import NotFoundError
 from .records import Answer, Article, Passage
 from .store import Filters
 
-__all__ = ["ChatFilters", "Turn", "run_turn", "render_turn", "render_question", "parse_filter_date"]
+__all__ = ["ChatFilters", "Turn", "run_turn", "render_turn", "render_question", "render_message", "parse_filter_date"]
 
-NO_RESULT_HINT = "建议：换个说法、去掉过细的条件，或问一个更宽泛的问题。"
 
 
 @dataclass(frozen=True)
 class ChatFilters(Filters):
     """The filters beside the chat (all optional; ISO dates, inclusive), as the user reads them."""
 
-    def describe(self) -> str:
+    def describe(self, lang: str = "zh") -> str:
         parts = []
         if self.date_from or self.date_to:
-            parts.append(f"日期 {self.date_from or '…'} – {self.date_to or '…'}")
+            lo, hi = (human_date(d, lang) or "…" for d in (self.date_from, self.date_to))
+            parts.append(t(lang, "filter_date", lo=lo, hi=hi))
         if self.source:
-            parts.append(f"来源 {self.source}")
+            parts.append(t(lang, "filter_source", source=self.source))
         if self.page:
-            parts.append(f"第{self.page}版")
-        return "，".join(parts)
+            parts.append(t(lang, "page", page=self.page))
+        return t(lang, "list_sep").join(parts)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,8 @@ def run_turn(
 
 def _ask(archive: Archive, query: str, f: ChatFilters, k: int) -> Answer:
     if f.date_from and f.date_to and f.date_from > f.date_to:
-        return Answer(question=query, passages=(), found=False, message="日期范围为空：开始日期晚于结束日期。")
+        lang = question_language(query)
+        return Answer(question=query, passages=(), found=False, message=t(lang, "empty_range"), language=lang)
     return archive.ask(query, k=k, date_from=f.date_from, date_to=f.date_to, source=f.source, page=f.page)
 
 
@@ -155,14 +157,14 @@ def esc(text: object) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
-def marked(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """`text` escaped, with each span wrapped in <mark> (spans are sorted, non-overlapping)."""
+def marked(text: str, spans: Sequence[tuple[int, int]], tag: str = "mark") -> str:
+    """`text` escaped, with each span wrapped in <tag> (spans are sorted, non-overlapping)."""
     out, pos = [], 0
     for s, e in sorted(spans):
         s, e = max(s, pos), min(e, len(text))
         if s >= e:
             continue
-        out += [esc(text[pos:s]), "<mark>", esc(text[s:e]), "</mark>"]
+        out += [esc(text[pos:s]), f"<{tag}>", esc(text[s:e]), f"</{tag}>"]
         pos = e
     out.append(esc(text[pos:]))
     return "".join(out)
@@ -173,67 +175,152 @@ def _compact(markup: str) -> str:
     return re.sub(r"\n\s*\n+", "\n", markup.strip())
 
 
+def _paragraphs(markup: str) -> str:
+    """One line break between paragraphs, as in the cited passages (the ends are kept)."""
+    return re.sub(r"\n\s*\n+", "\n", markup)
+
+
 def render_question(question: str) -> str:
     """The user's message, as text."""
     return f'<span class="qa-question">{esc(question)}</span>'
 
 
-def _citation_line(n: int, p: Passage) -> str:
+def render_message(text: str, lang: str = "zh") -> str:
+    """A reply that is only a message (an empty archive, a filter that is not a date)."""
+    return f'<div class="qa-reply qa-notfound"><p>{esc(text)}</p></div>'
+
+
+def turn_language(turn: Turn) -> str:
+    """The language of the chat's words in this reply: the answer's, else (the field's
+    default is "zh") English for a question written in Latin letters only."""
+    lang = turn.answer.language
+    return lang if lang and lang != "zh" else question_language(turn.question)
+
+
+def _relevance(p: Passage, lang: str) -> str:
+    """A dot and a word: seen at a glance, read out by a screen reader (no raw score)."""
+    label = t(lang, f"rel_{p.relevance}")
+    return (f'<span class="qa-rel qa-rel-{p.relevance}" title="{esc(t(lang, "relevance", label=label))}">'
+            f'<span class="qa-dot" aria-hidden="true"></span>{esc(label)}</span>')
+
+
+def _date_cell(turn: Turn, p: Passage, lang: str) -> str:
+    """The article's date as people write it; when the question named dates and the
+    article has none, say its date is unknown (not that it lies outside them)."""
+    if p.citation.date:
+        iso = esc(p.citation.date)
+        return f'<time class="qa-date" datetime="{iso}" title="{iso}">{esc(human_date(p.citation.date, lang))}</time>'
+    if turn.question_dates:
+        return f'<span class="qa-date-unknown">{esc(t(lang, "date_unknown"))}</span>'
+    return ""
+
+
+def _citation_line(turn: Turn, n: int | None, p: Passage, lang: str) -> str:
     c = p.citation
-    parts = [f'<b class="qa-headline">{esc(c.title or c.article_id)}</b>']
+    parts = [f'<b class="qa-headline">{esc(c.title or c.article_id)}</b>', _date_cell(turn, p, lang)]
     parts += [f'<span class="qa-{cls}">{esc(v)}</span>' for cls, v in (
-        ("date", c.date), ("page", f"第{c.page}版" if c.page else None), ("byline", c.byline), ("src", c.source)) if v]
-    return f'<span class="qa-cite-no">[{n}]</span> ' + " · ".join(parts)
+        ("page", t(lang, "page", page=c.page) if c.page else None), ("byline", c.byline), ("src", c.source)) if v]
+    number = f'<span class="qa-cite-no">[{n}]</span> ' if n else ""
+    return number + " · ".join(x for x in parts if x)
 
 
-def _full_article(article: Article | None, p: Passage) -> str:
-    """The whole article, with the cited passage's answering sentence(s) marked."""
+def _full_article(article: Article | None, p: Passage, lang: str) -> str:
+    """The whole article around the cited passage. The passage itself is already shown
+    in the summary above, so while the article is open the summary hides it and it
+    appears here, in place and marked, once."""
+    collapse = f'<button type="button" class="qa-collapse">{esc(t(lang, "collapse"))}</button>'
     if article is None:
-        return '<div class="qa-fulltext">（全文已不在档案库中）</div>'
-    spans = [(p.start + s, p.start + e) for s, e in p.highlights]
-    if article.text[p.start : p.end] != p.text:  # changed since it was indexed: no offsets
-        spans = []
-    return f'<div class="qa-fulltext">{marked(article.text, spans)}</div>'
+        return f'<div class="qa-fulltext">{esc(t(lang, "article_gone"))}</div>{collapse}'
+    text = article.text
+    if text[p.start : p.end] != p.text:  # changed since it was indexed: no offsets to trust
+        return f'<div class="qa-fulltext">{_paragraphs(esc(text))}</div>{collapse}'
+    passage = _compact(marked(p.text, p.highlights))
+    before, after = _paragraphs(esc(text[: p.start])), _paragraphs(esc(text[p.end :]))
+    return f'<div class="qa-fulltext">{before}<span class="qa-inplace">{passage}</span>{after}</div>{collapse}'
 
 
-def _meta_line(turn: Turn) -> str:
-    bits = [f'检索：<span class="qa-query">{esc(turn.query)}</span>']
+def _date_note(turn: Turn, lang: str) -> str:
+    rng = turn.question_dates
+    if not rng:
+        return ""
+    label = esc(range_label(rng, lang))
+    if turn.dates_applied:
+        return f'<span class="qa-qdate">{t(lang, "qdate_applied", label=label)}</span>'
+    if not turn.dates_dropped:
+        return ""
+    known = [in_range(p.citation.date, rng) for p in turn.answer.passages]
+    if known and all(k is None for k in known):  # nothing says these articles are outside the dates
+        return f'<span class="qa-qdate-dropped">{t(lang, "qdate_undated", label=label)}</span>'
+    return f'<span class="qa-qdate-dropped">{t(lang, "qdate_dropped", label=label)}</span>'
+
+
+def _meta_line(turn: Turn, lang: str) -> str:
+    bits = [f'{esc(t(lang, "searched"))}<span class="qa-query">{esc(turn.query)}</span>']
     if turn.rewrite_reason:
         bits.append(f'<span class="qa-rewrite">{esc(turn.rewrite_reason)}</span>')
-    if turn.question_dates and turn.dates_applied:
-        bits.append(f'<span class="qa-qdate">问题中的日期：{esc(turn.question_dates.label())}（已作为筛选条件）</span>')
-    elif turn.question_dates and turn.dates_dropped:
-        bits.append(f'<span class="qa-qdate-dropped">「{esc(turn.question_dates.label())}」内没有找到相关内容，'
-                    "以下结果不限该日期</span>")
+    note = _date_note(turn, lang)
+    if note:
+        bits.append(note)
     only_question_dates = turn.dates_applied and turn.question_dates and turn.filters == ChatFilters(
         turn.question_dates.date_from, turn.question_dates.date_to)
     if not turn.filters.is_empty() and not only_question_dates:
-        bits.append(f'<span class="qa-filters">筛选：{esc(turn.filters.describe())}</span>')
+        bits.append(f'<span class="qa-filters">{esc(t(lang, "filters", filters=turn.filters.describe(lang)))}</span>')
     return f'<div class="qa-meta"><small>{" · ".join(bits)}</small></div>'
 
 
-def render_turn(turn: Turn) -> str:
-    """The reply: a one-line answer, then numbered sources, each expanding to its article;
-    or, when nothing relevant was found, a plain message and a suggestion (no passages)."""
-    ans = turn.answer
-    if not ans.found:
-        hint = NO_RESULT_HINT
-        if not turn.filters.is_empty():
-            hint = f"当前筛选（{esc(turn.filters.describe())}）可能太窄：可以放宽或清除筛选后再问。"
-        return (f'<div class="qa-reply qa-notfound"><p>{esc(ans.message)}</p>'
-                f'<p class="qa-hint">{hint}</p>{_meta_line(turn)}</div>')
+def _lead(ans: Answer, lang: str) -> str:
+    """The answer line: the short answer when there is one, then the sentence holding it
+    (with the short answer in bold inside the highlight)."""
     best = ans.best
-    lead = (f'<p class="qa-lead">答：<mark>{esc(best.highlight)}</mark> <sup>[1]</sup></p>'
-            if best and best.highlight else '<p class="qa-lead">找到以下相关段落：</p>')
-    items = []
-    for n, p in enumerate(ans.passages, 1):
-        article = turn.articles.get(p.citation.article_id)
-        items.append(
-            f'<details class="qa-source" data-n="{n}"><summary>'
-            f'<span class="qa-cite">{_citation_line(n, p)}</span>'
-            f'<span class="qa-passage">{_compact(marked(p.text, p.highlights))}</span>'
-            f'<span class="qa-expand">展开全文 ▾</span></summary>'
-            f"{_full_article(article, p)}</details>"
-        )
-    return (f'<div class="qa-reply">{lead}{_meta_line(turn)}'
-            f'<div class="qa-sources">{"".join(items)}</div></div>')
+    if not best or not best.highlight:
+        return f'<p class="qa-lead">{esc(t(lang, "passages_found"))}</p>'
+    span = ans.short_answer_span
+    short = ans.short_answer
+    if short and span and best.highlight[span[0] : span[1]] == short:
+        sentence = marked(best.highlight, [span], tag="strong")
+        return (f'<p class="qa-lead"><span class="qa-short">{esc(t(lang, "answer"))}<b>{esc(short)}</b></span>'
+                f'<span class="qa-sentence"><mark>{sentence}</mark> <sup>[1]</sup></span></p>')
+    return (f'<p class="qa-lead"><span class="qa-sentence">{esc(t(lang, "answer"))}'
+            f'<mark>{esc(best.highlight)}</mark> <sup>[1]</sup></span></p>')
+
+
+def _source(turn: Turn, n: int, p: Passage, lang: str) -> str:
+    article = turn.articles.get(p.citation.article_id)
+    return (
+        f'<details class="qa-source qa-rel-{p.relevance}" data-n="{n}"><summary>'
+        f'<span class="qa-cite">{_citation_line(turn, n, p, lang)} {_relevance(p, lang)}</span>'
+        f'<span class="qa-passage">{_compact(marked(p.text, p.highlights))}</span>'
+        f'<span class="qa-expand">{esc(t(lang, "expand"))}</span>'
+        f'<span class="qa-expanded">{esc(t(lang, "collapse"))}</span></summary>'
+        f"{_full_article(article, p, lang)}</details>"
+    )
+
+
+def _related(turn: Turn, lang: str) -> str:
+    """Weaker candidates, collapsed: there if the reader wants them, never cited as sources."""
+    rel = turn.answer.related
+    if not rel:
+        return ""
+    items = "".join(
+        f'<li class="qa-related-item"><span class="qa-cite">{_citation_line(turn, None, p, lang)}</span>'
+        f'<span class="qa-passage">{esc(" ".join(p.text.split()))}</span></li>' for p in rel)
+    return (f'<details class="qa-related"><summary>{esc(t(lang, "related", n=len(rel)))}</summary>'
+            f"<ul>{items}</ul></details>")
+
+
+def render_turn(turn: Turn) -> str:
+    """The reply: the answer line (short answer, then its sentence), then numbered sources,
+    each with a relevance cue and expanding to its article, then a collapsed list of
+    possibly related passages; or, when nothing relevant was found, a plain message and a
+    suggestion (no passages). The chat's own words are in the question's language."""
+    ans = turn.answer
+    lang = turn_language(turn)
+    if not ans.found:
+        hint = esc(t(lang, "hint"))
+        if not turn.filters.is_empty():
+            hint = esc(t(lang, "hint_filters", filters=turn.filters.describe(lang)))
+        return (f'<div class="qa-reply qa-notfound"><p>{esc(ans.message)}</p>'
+                f'<p class="qa-hint">{hint}</p>{_meta_line(turn, lang)}</div>')
+    items = "".join(_source(turn, n, p, lang) for n, p in enumerate(ans.passages, 1))
+    return (f'<div class="qa-reply">{_lead(ans, lang)}{_meta_line(turn, lang)}'
+            f'<div class="qa-sources">{items}</div>{_related(turn, lang)}</div>')

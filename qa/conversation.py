@@ -54,6 +54,18 @@ MAX_FOLLOWUP_WORDS = 8  # the same for English
 
 _lock = threading.Lock()
 
+# Why a question was rewritten, in the question's language (shown under the answer).
+REASONS = {
+    "zh": {"new_date": "追问：沿用上一问，日期换成「{x}」", "new_subject": "追问：沿用上一问的问题，主题换成「{x}」",
+           "pronoun": "追问：把「{p}」换成{what}「{x}」", "missing": "追问：补上上一问的{what}「{x}」",
+           "entities": "主题", "keywords": "关键词", "sep": "、"},
+    "en": {"new_date": "Follow-up: the previous question, with the date {x}",
+           "new_subject": "Follow-up: the previous question, about {x}",
+           "pronoun": "Follow-up: \"{p}\" replaced by the previous {what} {x}",
+           "missing": "Follow-up: added the previous {what} {x}", "entities": "subject", "keywords": "keywords",
+           "sep": ", "},
+}
+
 
 @dataclass(frozen=True)
 class Subject:
@@ -191,6 +203,14 @@ def _turn_text(turn: str | Mapping[str, Any]) -> str | None:
     return None
 
 
+def _reason(q: str, key: str, **values: str) -> str:
+    english = bool(re.search(r"[A-Za-z]{2}", q)) and not re.search(r"[\u4e00-\u9fff]", q)
+    table = REASONS["en" if english else "zh"]
+    if "what" in values:
+        values["what"] = table[values["what"]]
+    return table[key].format(**values)
+
+
 def rewrite_followup(question: str, history: Sequence[str | Mapping[str, Any]]) -> tuple[str, str]:
     """The query to search for `question` given the earlier turns, and why.
 
@@ -218,7 +238,7 @@ def rewrite_followup(question: str, history: Sequence[str | Mapping[str, Any]]) 
     if new_date and not _content(without_date):
         old_date, _ = dates_in_question(prev)
         query = prev.replace(old_date.text, new_date.text, 1) if old_date else f"{new_date.text}{prev}"
-        return query, f"追问：沿用上一问，日期换成「{new_date.text}」"
+        return query, _reason(q, "new_date", x=new_date.text)
     if not subject.terms:
         return q, ""
     named = [t for t in subject.terms if to_simplified(t) in to_simplified(q)]
@@ -227,7 +247,7 @@ def rewrite_followup(question: str, history: Sequence[str | Mapping[str, Any]]) 
     own = [w for w, f in _tag(rest) if _is_new_subject(w, f)] + _english_entities(rest)
     if own and not _content(rest.replace(own[0], "", 1).replace("的", "")):
         topic = subject.topic if subject.from_entities else prev
-        return f"{own[0]} {topic}".strip(), f"追问：沿用上一问的问题，主题换成「{own[0]}」"
+        return f"{own[0]} {topic}".strip(), _reason(q, "new_subject", x=own[0])
     if own:
         return q, ""  # a new question about its own subject
     missing = [t for t in subject.terms if t not in named]
@@ -240,6 +260,8 @@ def rewrite_followup(question: str, history: Sequence[str | Mapping[str, Any]]) 
         query = f"{names}{rest}"
     else:
         query = f"{names} {rest}".strip() if rest else names
-    what = "主题" if subject.from_entities else "关键词"
-    how = f"把「{pronoun}」换成" if pronoun else "补上上一问的"
-    return query, f"追问：{how}{what}「{'、'.join(missing)}」"
+    what = "entities" if subject.from_entities else "keywords"
+    sep = REASONS["zh"]["sep"] if re.search(r"[\u4e00-\u9fff]", q) else REASONS["en"]["sep"]
+    if pronoun:
+        return query, _reason(q, "pronoun", p=pronoun, what=what, x=sep.join(missing))
+    return query, _reason(q, "missing", what=what, x=sep.join(missing))

@@ -34,23 +34,105 @@ SAMPLE_EXAMPLES = [
 ]
 CSS = """
 .qa-reply mark, .qa-question mark { background: #fde68a; color: inherit; padding: 0 1px; }
+.qa-reply mark strong { font-weight: 700; }
 .qa-lead { font-size: 1.05em; margin: 0 0 .3em 0; }
+.qa-short { display: block; font-size: 1.15em; margin-bottom: .15em; }
 .qa-meta { color: #6b7280; margin-bottom: .5em; }
 .qa-meta small { font-size: .8em; }
 .qa-source { border-left: 3px solid #d1d5db; padding: .25em .6em; margin: .45em 0; }
+.qa-source.qa-rel-high { border-left-color: #16a34a; }
+.qa-source.qa-rel-medium { border-left-color: #d97706; }
+.qa-source.qa-rel-medium mark { background: #fef3c7; }
+.qa-source.qa-rel-low mark { background: #f3f4f6; }
+.qa-rel { font-size: .75em; color: #4b5563; white-space: nowrap; margin-left: .3em; }
+.qa-dot { display: inline-block; width: .6em; height: .6em; border-radius: 50%; margin-right: .25em;
+          vertical-align: .05em; background: #9ca3af; }
+.qa-rel-high .qa-dot { background: #16a34a; }
+.qa-rel-medium .qa-dot { background: #d97706; }
+.qa-rel-low .qa-dot { background: #d1d5db; border: 1px solid #9ca3af; }
+.qa-date-unknown { color: #6b7280; font-style: italic; }
 .qa-source > summary { cursor: pointer; list-style: none; }
 .qa-source > summary::-webkit-details-marker { display: none; }
-.qa-cite, .qa-passage, .qa-expand { display: block; }
+.qa-cite, .qa-passage, .qa-expand, .qa-expanded { display: block; }
 .qa-passage { margin: .2em 0; white-space: pre-wrap; }
-.qa-expand { color: #2563eb; font-size: .8em; }
-.qa-source[open] .qa-expand { display: none; }
-.qa-fulltext { white-space: pre-wrap; max-height: 28em; overflow-y: auto; background: #f9fafb;
-               padding: .5em; border-radius: 4px; font-size: .92em; }
+.qa-expand, .qa-expanded, .qa-collapse { color: #2563eb; font-size: .8em; }
+.qa-expanded, .qa-source[open] > summary .qa-expand, .qa-source[open] > summary .qa-passage { display: none; }
+.qa-source[open] > summary .qa-expanded { display: block; }
+.qa-fulltext { white-space: pre-wrap; background: #f9fafb; padding: .5em; border-radius: 4px; font-size: .95em;
+               margin-top: .3em; }
+.qa-inplace { background: #eef2ff; box-shadow: -.5em 0 0 #eef2ff, .5em 0 0 #eef2ff; }
+.qa-collapse { background: none; border: none; padding: .3em 0; cursor: pointer; }
+.qa-related { margin-top: .6em; color: #4b5563; }
+.qa-related > summary { cursor: pointer; font-size: .9em; }
+.qa-related ul { margin: .3em 0 0 0; padding-left: 1.2em; }
+.qa-related-item { margin: .35em 0; }
+.qa-related-item .qa-cite, .qa-related-item .qa-passage { display: block; font-size: .9em; }
+.qa-related-item .qa-passage { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
+                               overflow: hidden; }
 .qa-notfound p { margin: .2em 0; }
-#qa-archive-info, #qa-archive-info td { border: none !important; }
-#qa-archive-info td { padding: 2px 14px 2px 0; }
-#qa-archive-info td:first-child { color: #6b7280; }
+#qa-archive-info, #qa-archive-info tr, #qa-archive-info td {
+    border: none !important; background: none !important; }
+#qa-archive-info { border-collapse: collapse; margin: .2em 0; }
+#qa-archive-info td { padding: 3px 18px 3px 0; vertical-align: top; }
+#qa-archive-info td:first-child { color: #6b7280; white-space: nowrap; }
 """
+
+
+# After a reply the reader should see its top (the answer line), not its bottom. Gradio's
+# Chatbot can only scroll to the end (`autoscroll`), so that is off and this script,
+# run once on page load, does the scrolling: a new question scrolls to the end (where
+# the pending reply appears); a new or replaced reply puts its question at the top of
+# the chat (or, for a long question, the reply itself). It also closes an opened source
+# from the button at the end of its article (the reply HTML itself carries no scripts).
+CHAT_JS = r"""
+() => {
+  const box = () => document.querySelector('#qa-chat .bubble-wrap');
+  let seen = null, queued = false;
+  const state = (b) => {
+    const r = [...b.querySelectorAll('.qa-reply')].pop();
+    return [b.querySelectorAll('.qa-question').length, b.querySelectorAll('.qa-reply').length,
+            r ? r.textContent.length + ':' + r.textContent.slice(0, 120) : ''].join('|');
+  };
+  const place = () => {
+    queued = false;
+    const b = box(); if (!b) return;
+    const now = state(b);
+    if (now === seen) return;
+    seen = now;
+    const qs = b.querySelectorAll('.qa-question'), rs = b.querySelectorAll('.qa-reply');
+    if (qs.length > rs.length) { b.scrollTop = b.scrollHeight; return; }
+    const reply = rs[rs.length - 1]; if (!reply) return;
+    const q = qs[qs.length - 1];
+    const top = b.getBoundingClientRect().top;
+    let target = reply.getBoundingClientRect().top;
+    if (q && target - q.getBoundingClientRect().top < b.clientHeight / 3) target = q.getBoundingClientRect().top;
+    b.scrollTop += target - top - 8;
+    const chat = document.querySelector('#qa-chat').getBoundingClientRect();
+    if (chat.top < 0 || chat.bottom > window.innerHeight) document.querySelector('#qa-chat').scrollIntoView({block: 'nearest'});
+  };
+  const watch = () => {
+    const chat = document.querySelector('#qa-chat');
+    if (!chat) { setTimeout(watch, 200); return; }
+    const b = box(); if (b) seen = state(b);
+    new MutationObserver(() => { if (!queued) { queued = true; requestAnimationFrame(place); } })
+      .observe(chat, {childList: true, subtree: true, characterData: true});
+  };
+  watch();
+  document.addEventListener('click', (e) => {
+    const button = e.target.closest && e.target.closest('.qa-collapse');
+    const details = button && button.closest('details');
+    if (!details) return;
+    details.open = false;
+    const b = box(), s = details.querySelector('summary');
+    if (b && s && s.getBoundingClientRect().top < b.getBoundingClientRect().top)
+      b.scrollTop += s.getBoundingClientRect().top - b.getBoundingClientRect().top - 8;
+    s && s.focus();
+  });
+}
+"""
+# gradio's own words in the upload box, for browsers whose language gradio shows in
+# English by default; Chinese browsers already get these from gradio.
+UPLOAD_TEXT = {"upload_text.drop_file": "将文件拖放到此处", "common.or": "或", "upload_text.click_to_upload": "点击选择文件"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,10 +189,14 @@ def open_archive(args: argparse.Namespace):
 
 
 def info_html(archive) -> str:
+    """The Archive tab's summary, with dates and times as people write them."""
+    from qa.chat_text import human_date, human_time
+
     i = archive.info()
-    rows = [("档案库", i.path), ("文章", i.articles), ("段落", f"{i.chunks}（已向量化 {i.vectors}）"),
-            ("模型", i.model_id or "—"), ("日期", f"{i.date_min or '—'} – {i.date_max or '—'}"),
-            ("来源", "、".join(i.sources) or "—"), ("上次导入", i.last_ingest_at or "—")]
+    dates = f"{human_date(i.date_min, 'zh') or '—'} – {human_date(i.date_max, 'zh') or '—'}" if i.date_max else "—"
+    rows = [("档案库", i.path), ("文章", f"{i.articles:,}"), ("段落", f"{i.chunks:,}（已向量化 {i.vectors:,}）"),
+            ("模型", i.model_id or "—"), ("日期", dates),
+            ("来源", "、".join(i.sources) or "—"), ("上次导入", human_time(i.last_ingest_at, "zh") or "—")]
     body = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
     return f'<table id="qa-archive-info">{body}</table>'
 
@@ -129,7 +215,9 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
     """The gradio Blocks for `archive` (not launched)."""
     import gradio as gr
 
-    from qa.chat import ChatFilters, parse_filter_date, render_question, render_turn, run_turn
+    from qa.chat import (ChatFilters, parse_filter_date, render_message, render_question, render_turn, run_turn,
+                         turn_language)
+    from qa.chat_text import question_language, range_label, t
     from qa.errors import QAError
     from qa.records import IngestReport
     from qa.uploads import UPLOAD_SUFFIXES, store_uploads
@@ -148,25 +236,30 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
 
     def qdate_button(turn) -> dict:
         if turn is not None and turn.dates_applied and turn.question_dates:
-            return gr.update(value=f"✕ 移除问题中的日期：{turn.question_dates.label()}", visible=True)
+            lang = turn_language(turn)
+            return gr.update(value=t(lang, "remove_qdate", label=range_label(turn.question_dates, lang)), visible=True)
         return gr.update(visible=False)
 
     def answer(question: str, queries: list[str], filt: tuple, use_qdates: bool):
+        lang = question_language(question)
         if not archive.info().articles:
-            return None, '<div class="qa-reply qa-notfound"><p>档案库还是空的：请先在「档案库」页上传版面或 JSONL 文件。</p></div>'
+            return None, render_message(t(lang, "empty_archive"))
         try:
             filters = filters_from(*filt)
         except ValueError as e:
-            return None, f'<div class="qa-reply qa-notfound"><p>{html.escape(str(e))}</p></div>'
+            return None, render_message(str(e))
         try:
             turn = run_turn(archive, question, queries, filters, k=k, use_question_dates=use_qdates)
         except QAError as e:  # e.g. a model that does not match the archive: say what to do
-            return None, f'<div class="qa-reply qa-notfound"><p>{html.escape(str(e))}</p></div>'
+            return None, render_message(str(e))
         return turn, render_turn(turn)
 
-    def respond(message, history, conv, date_from, date_to, source, page, use_qdates):
-        """Show the question at once, then the reply."""
+    def respond(message: str, history: list | None = None, conv: dict | None = None, date_from: str | None = None,
+                date_to: str | None = None, source: str = ALL, page: str = ALL, use_question_dates: bool = True):
+        """Show the question at once, then the reply. Through the HTTP API (`/ask`) only the
+        question is needed: the history starts empty and every filter is optional."""
         message = (message or "").strip()
+        history, conv, use_qdates = list(history or []), conv or {"queries": [], "last": None}, use_question_dates
         if not message:
             yield history, "", conv, gr.update()
             return
@@ -178,9 +271,10 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
         conv = {"queries": queries + [turn.query if turn else message], "last": {"question": message, "queries": queries}}
         yield history, "", conv, qdate_button(turn)
 
-    def drop_question_dates(history, conv, date_from, date_to, source, page):
+    def drop_question_dates(history: list | None = None, conv: dict | None = None, date_from: str | None = None,
+                            date_to: str | None = None, source: str = ALL, page: str = ALL):
         """Answer the last question again without the dates found in it."""
-        last = conv.get("last")
+        last = (conv or {}).get("last")
         if not last or not history:
             return history, conv, gr.update(visible=False)
         turn, reply = answer(last["question"], last["queries"], (date_from, date_to, source, page), False)
@@ -222,7 +316,11 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
 
     def date_span() -> str:
         f = facets()
-        return f"档案日期范围：{f['date_min']} – {f['date_max']}" if f["date_max"] else "档案日期范围：（暂无）"
+        from qa.chat_text import human_date
+
+        if not f["date_max"]:
+            return "档案日期范围：（暂无）"
+        return f"档案日期范围：{human_date(f['date_min'], 'zh')} – {human_date(f['date_max'], 'zh')}"
 
     f0 = facets()
     # delete_cache: uploads land in gradio's temp folder first; copies live in <archive>/uploads
@@ -234,6 +332,7 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
                 with gr.Column(scale=4):
                     chatbot = gr.Chatbot(
                         label="对话", elem_id="qa-chat", height=640, render_markdown=False, sanitize_html=True,
+                        autoscroll=False,  # CHAT_JS shows the top of each new reply instead of the end
                         latex_delimiters=[], feedback_options=None, buttons=["copy"], allow_tags=False,
                         examples=[{"text": q} for q in SAMPLE_EXAMPLES] if is_sample() else None,
                         placeholder="问一个关于档案的问题，例如某地某年的数据、某人说过的话。",
@@ -256,7 +355,8 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
                     span = gr.Markdown(date_span(), elem_id="qa-date-span")
         with gr.Tab("档案库 Archive"):
             info = gr.HTML(info_html(archive), elem_id="qa-info")
-            refresh = gr.Button("刷新", size="sm")
+            with gr.Row():
+                refresh = gr.Button("刷新", size="sm", elem_id="qa-refresh", scale=0, min_width=80)
             files = gr.File(label=f"上传版面或 JSONL（{' '.join(UPLOAD_SUFFIXES)}；每个不超过 {max_upload_mb:g} MB）",
                             file_count="multiple", file_types=list(UPLOAD_SUFFIXES), type="filepath", elem_id="qa-upload")
             ingest_btn = gr.Button("导入", variant="primary", elem_id="qa-ingest")
@@ -297,6 +397,12 @@ def offline_theme():
     return gr.themes.Default(font=[gr.themes.Font(f) for f in sans], font_mono=[gr.themes.Font(f) for f in mono])
 
 
+def upload_i18n():
+    import gradio as gr
+
+    return gr.I18n(en=UPLOAD_TEXT)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -313,8 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     demo = build_app(archive, k=args.k, max_upload_mb=args.max_upload_mb, notice=notice)
     demo.queue(default_concurrency_limit=args.concurrency)
     demo.launch(server_name=args.host, server_port=port, share=args.share, prevent_thread_lock=True,
-                max_file_size=f"{args.max_upload_mb:g}mb", css=CSS, ssr_mode=False, quiet=True,
-                theme=offline_theme())
+                max_file_size=f"{args.max_upload_mb:g}mb", css=CSS, js=CHAT_JS, ssr_mode=False, quiet=True,
+                theme=offline_theme(), i18n=upload_i18n())
     print(f"archive QA chat on {demo.local_url} (archive {archive.path})", flush=True)
     if demo.share_url:
         print(f"public link: {demo.share_url}", flush=True)

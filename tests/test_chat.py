@@ -4,8 +4,13 @@ archive text is escaped (the browser tests check the same in Chromium)."""
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
+
+import pytest
 
 from qa.chat import ChatFilters, render_turn, run_turn
+from qa.chat_text import TEXT, human_date, human_time
 
 QUESTION = "周庄镇2021年累计完成税收多少？"
 
@@ -15,7 +20,7 @@ def test_question_then_follow_up(sample_archive_ro):
     assert first.answer.found and "1334万元" in first.answer.best.highlight
     assert first.question_dates is not None and first.question_dates.label() == "2021年"
     html = render_turn(first)
-    assert "<mark>" in html and "1334万元" in html and 'class="qa-source"' in html
+    assert "<mark>" in html and "1334万元" in html and 'class="qa-source ' in html
     second = run_turn(sample_archive_ro, "那工业增加值呢？", [first.query])
     assert second.query == "周庄镇 工业增加值" and second.rewrite_reason
     assert any("20.2%" in p.text for p in second.answer.passages)
@@ -38,7 +43,96 @@ def test_a_year_the_numbers_are_about_falls_back_to_all_dates(sample_archive_ro)
     turn = run_turn(sample_archive_ro, QUESTION, [])
     assert turn.dates_dropped and not turn.dates_applied and turn.filters.is_empty()
     assert "1334万元" in turn.answer.best.highlight
-    assert "以下结果不限该日期" in render_turn(turn)
+    html = render_turn(turn)
+    assert "以下结果不限该日期" in html
+    undated = [p for p in turn.answer.passages if not p.citation.date]
+    assert undated and html.count("此文日期不详") == len(undated)
+
+
+def test_an_undated_article_is_not_called_outside_the_question_s_dates(sample_archive_ro):
+    """The Zhouzhuang article has no date: it may well be from 2021, so the reply must not
+    say that nothing was found in 2021 and these results are from other dates."""
+    turn = run_turn(sample_archive_ro, QUESTION, [])
+    undated = tuple(p for p in turn.answer.passages if not p.citation.date)
+    only_undated = replace(turn, answer=replace(turn.answer, passages=undated))
+    html = render_turn(only_undated)
+    assert "以下文章的日期不详" in html and "内没有找到相关内容" not in html
+    en = render_turn(replace(only_undated, question="How much tax did Zhouzhuang collect in 2021?",
+                             answer=replace(only_undated.answer, language="en")))
+    assert "the date of the articles below is unknown" in en and "the date of this article is unknown" in en
+
+
+@pytest.fixture(scope="module")
+def zhouzhuang(sample_archive_ro):
+    return run_turn(sample_archive_ro, QUESTION, [])
+
+
+def test_the_short_answer_comes_first_then_its_sentence(zhouzhuang):
+    best = zhouzhuang.answer.best
+    start = best.highlight.index("1334万元")
+    turn = replace(zhouzhuang, answer=replace(zhouzhuang.answer, short_answer="1334万元",
+                                              short_answer_span=(start, start + len("1334万元")), answer_type="number"))
+    html = render_turn(turn)
+    lead = re.search(r'<p class="qa-lead">(.*?)</p>', html).group(1)
+    assert lead.index("答：<b>1334万元</b>") < lead.index("<mark>")
+    assert "<strong>1334万元</strong>" in lead  # and marked inside the sentence
+
+
+def test_a_short_answer_that_is_not_in_the_sentence_is_not_shown(zhouzhuang):
+    turn = replace(zhouzhuang, answer=replace(zhouzhuang.answer, short_answer="9999万元", short_answer_span=(0, 6)))
+    html = render_turn(turn)
+    assert "9999万元" not in html and "答：<mark>" in html
+
+
+def test_each_source_has_a_relevance_cue_in_words_and_weaker_ones_are_collapsed(zhouzhuang):
+    first, *rest = zhouzhuang.answer.passages
+    ans = replace(zhouzhuang.answer, passages=(first, replace(rest[0], relevance="medium")),
+                  related=tuple(replace(p, relevance="low") for p in rest[1:]))
+    html = render_turn(replace(zhouzhuang, answer=ans))
+    assert html.count('class="qa-source ') == 2
+    assert '<span class="qa-rel qa-rel-high"' in html and ">高度相关</span>" in html
+    assert '<span class="qa-rel qa-rel-medium"' in html and ">相关</span>" in html
+    related = re.search(r'<details class="qa-related">(.*?)</details>', html, re.S).group(1)
+    assert f"其他可能相关（{len(rest) - 1}）" in related and related.count("qa-related-item") == len(rest) - 1
+    assert "[3]" not in html  # possibly related passages are not numbered as sources
+    assert not re.search(r"\b0\.\d{3}\b", html)  # no raw scores
+
+
+def test_an_english_question_gets_the_chat_s_words_in_english(zhouzhuang):
+    turn = replace(zhouzhuang, question="How much tax did Zhouzhuang collect in 2021?",
+                   answer=replace(zhouzhuang.answer, language="en", related=zhouzhuang.answer.passages[-1:]))
+    html = render_turn(turn)
+    for word in ("Answer: ", "Searched: ", "Show the whole article", "Hide the article", "highly relevant",
+                 "Possibly related (1)", "the date of this article is unknown", "Nothing relevant within 2021"):
+        assert word in html, word
+    for zh in ("答：", "检索：", "展开全文", "收起全文", "此文日期不详", "其他可能相关", "高度相关", "内没有找到相关内容"):
+        assert zh not in html, zh  # none of the Chinese chrome (archive text stays as it is)
+
+
+def test_english_not_found_and_chinese_not_found(sample_archive_ro):
+    turn = run_turn(sample_archive_ro, "How thick are the glaciers on Europa, a moon of Jupiter?", [])
+    if not turn.answer.found:
+        html = render_turn(turn)
+        assert "Try other words" in html and "建议" not in html
+
+
+def test_every_language_has_every_word():
+    assert set(TEXT["en"]) == set(TEXT["zh"])
+
+
+def test_dates_as_people_write_them():
+    assert human_date("2022-03-15", "zh") == "2022年3月15日" and human_date("2022-03-15", "en") == "15 Mar 2022"
+    assert human_date("2022-03", "zh") == "2022年3月" and human_date(None, "zh") == ""
+    assert human_time("2026-11-29T05:44:10+00:00", "zh") == "2026年11月29日 05:44 UTC"
+
+
+def test_the_expanded_article_holds_the_passage_once_in_place(zhouzhuang):
+    html = render_turn(zhouzhuang)
+    full = re.search(r'<div class="qa-fulltext">(.*?)</div>', html, re.S).group(1)
+    sentence = zhouzhuang.answer.best.highlight
+    assert full.count(sentence) == 1
+    assert re.search(r'<span class="qa-inplace">[^<]*(<mark>[^<]*</mark>[^<]*)*</span>', full)
+    assert '<button type="button" class="qa-collapse">收起全文 ▴</button>' in html
 
 
 def test_question_dates_narrow_the_panels_range(sample_archive_ro):

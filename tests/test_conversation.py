@@ -66,6 +66,16 @@ def test_english_followups():
     assert rewrite_followup("What did it spend on roads?", [prev])[0] == "What did Zhouzhuang spend on roads"
 
 
+def test_the_reason_for_a_rewrite_is_in_the_question_s_language():
+    prev = "How much tax did Zhouzhuang collect in 2021?"
+    _, reason = rewrite_followup("What did it spend on roads?", [prev])
+    assert reason == 'Follow-up: "it" replaced by the previous subject Zhouzhuang'
+    _, reason = rewrite_followup("What about industrial output?", [prev])
+    assert reason == "Follow-up: added the previous subject Zhouzhuang"
+    _, reason = rewrite_followup("那工业增加值呢？", ["周庄镇2021年累计完成税收多少？"])
+    assert reason == "追问：补上上一问的主题「周庄镇」"
+
+
 @pytest.mark.parametrize(
     "question",
     [
