@@ -279,18 +279,19 @@ class Store:
         with self._lock:
             self.db.close()
 
-    def check(self, quick: bool = True) -> list[str]:
-        """Problems found in the database file (empty list: healthy). `quick` runs SQLite's
-        `quick_check` (reads every page once), else the slower `integrity_check`; both
-        also check the FTS index against its content. Damage that SQLite refuses to read
-        past raises `ArchiveCorruptError` instead."""
+    def check(self, full: bool = False) -> list[str]:
+        """Problems found in the database file (empty list: healthy). By default SQLite's
+        `quick_check` (reads every page once: ~40 ms for 12 MB); `full` runs
+        `integrity_check` and checks the FTS index against its content too (~6x slower).
+        Damage that SQLite refuses to read past raises `ArchiveCorruptError` instead."""
         with self._lock:
-            rows = self.db.execute("PRAGMA quick_check" if quick else "PRAGMA integrity_check").fetchall()
+            rows = self.db.execute("PRAGMA integrity_check" if full else "PRAGMA quick_check").fetchall()
             problems = [r[0] for r in rows if r[0] != "ok"]
-            try:
-                self.db.execute("INSERT INTO chunk_terms(chunk_terms, rank) VALUES ('integrity-check', 0)")
-            except sqlite3.DatabaseError as e:
-                problems.append(f"keyword index: {e}")
+            if full:
+                try:
+                    self.db.execute("INSERT INTO chunk_terms(chunk_terms, rank) VALUES ('integrity-check', 0)")
+                except sqlite3.DatabaseError as e:
+                    problems.append(f"keyword index: {e}")
         return problems
 
     def consistency_problems(self) -> list[str]:
