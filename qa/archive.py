@@ -611,6 +611,7 @@ class Archive:
                                           "dim": str(enc.dim)})
                 self._encoder, self._model_spec, self._vectors = enc, model or self._model_spec, None
                 self._encode_query.cache_clear()
+            crash_point("reembed-cleared")
             n = self._embed_missing(progress)
             self._vector_index()
         return n

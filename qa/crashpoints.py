@@ -16,7 +16,8 @@ ENV = "QA_CRASH_AT"
 STEPS = (
     "after-commit",  # a batch committed to SQLite, before the in-memory index and FAISS file follow
     "vectors-file-written",  # vectors.faiss replaced, its sidecar not yet
-    "reembed-batch",  # `reembed`: a batch of new vectors committed
+    "reembed-cleared",  # `reembed`: old vectors cleared and the new model recorded, nothing embedded yet
+    "reembed-batch",  # `reembed` (or embedding missing vectors): a batch of new vectors committed
     "reindex-batch",  # `reindex`: a batch of re-chunked articles committed
     "write-locked",  # the writer lock is held, nothing written yet
 )
