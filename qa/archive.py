@@ -271,10 +271,13 @@ class Archive:
                 self._write_depth = 1
                 crash_point("write-locked")
                 if not self._checked:
-                    problems = self.store.check()
+                    problems = [line for p in self.store.check() for line in p.splitlines()
+                                if line.strip() and not line.startswith("***")]
                     if problems:
-                        raise ArchiveCorruptError(f"{self.path / DB_NAME}: the archive database is damaged "
-                                                  f"({problems[0]}); nothing was changed")
+                        raise ArchiveCorruptError(
+                            f"{self.path / DB_NAME}: the archive database is damaged ({problems[0]}; "
+                            f"{len(problems)} problems found by `PRAGMA quick_check`); nothing was changed. Restore a "
+                            f"backup, or build a new archive from the source files (qa ingest SOURCES --archive NEW_DIR)")
                     self._checked = True
                 yield True
             finally:

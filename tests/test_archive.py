@@ -278,8 +278,8 @@ def test_faiss_file_damaged_but_same_size_is_rebuilt(small):
     small.close()
     f = path / VECTORS_NAME
     data = bytearray(f.read_bytes())
-    size = len(data)
-    data[size // 4 : size - 64] = bytes(size - 64 - size // 4)  # zero the vectors, keep the size
+    n = (len(data) - 200) * 9 // 10  # inside the flat index's vectors (99% of the file), clear of its headers and ids
+    data[200 : 200 + n] = bytes(n)  # zero most vectors, keep the size
     f.write_bytes(bytes(data))
     with Archive.open(path) as a:
         assert [h.chunk_id for h in a.search("周庄镇税收", k=5, mode="dense")] == expected

@@ -227,25 +227,26 @@ def test_two_ingests_at_once_both_land_consistently(arc, tmp_path):
 
 def test_a_reader_sees_another_process_ingest_and_a_stale_reader_never_overwrites_the_index(arc, tmp_path):
     """Two archive objects here stand for long-running readers (the chat app); another
-    process replaces an article (same chunk count) and adds one. The reader that closes
-    without looking must not overwrite the new vectors.faiss with its stale index; the one
-    that keeps serving must find the new articles without a restart."""
+    process replaces an article (same chunk count, so counting cannot tell). The reader
+    that closes without looking must not overwrite the new vectors.faiss with its stale
+    index; the one that keeps serving must find the new text without a restart."""
     changed = dict(NEWS[1], text=NEWS[1]["text"].replace("一万名民众", "两万名民众和五百名外宾"))
-    src = write_jsonl(tmp_path / "new.jsonl", [changed, NEW[0]])
+    src = write_jsonl(tmp_path / "new.jsonl", [changed])
     stale, serving = Archive.open(arc), Archive.open(arc)
     try:
         for a in (stale, serving):
             assert a.search("总统出席国庆大会", k=3, mode="dense")  # index loaded
+        n_chunks = stale.info().chunks
         p = qa("ingest", str(src), "--archive", str(arc))
-        assert p.returncode == 0 and "added 1, updated 1" in p.stdout, p.stdout + p.stderr
+        assert p.returncode == 0 and "added 0, updated 1" in p.stdout, p.stdout + p.stderr
+        assert stale.info().chunks == n_chunks
         stale.close()
         with Archive.open(arc) as fresh:
             chunk_ids = [r[0] for r in fresh.store.db.execute("SELECT id FROM chunks ORDER BY id")]
             assert sorted(fresh._vector_index().ids().tolist()) == chunk_ids
         hits = serving.search("两万名民众和五百名外宾", k=3, mode="dense")
         assert hits and hits[0].article_id == "n2" and "五百名外宾" in hits[0].text
-        assert serving.search("龙源湖 城市公园", k=1)[0].article_id == "n4"
     finally:
         stale.close()
         serving.close()
-    assert {"n2", "n4"} <= assert_intact(arc, "城市公园")
+    assert "n2" in assert_intact(arc, "国庆大会")

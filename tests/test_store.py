@@ -189,3 +189,38 @@ def test_check_reports_damage_that_reads_do_not_reach(tmp_path):
         assert problems, "quick_check must notice a damaged index page"
     finally:
         s.close()
+
+
+def _damage_index_page(db_path, index_name: str) -> None:
+    con = sqlite3.connect(db_path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (index_name,)).fetchone()[0]
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    data = bytearray(db_path.read_bytes())
+    off = (root - 1) * page_size
+    data[off + 8 : off + page_size] = b"\xff" * (page_size - 8)
+    db_path.write_bytes(bytes(data))
+
+
+def test_cli_on_a_damaged_archive_says_so_in_one_line_and_remove_writes_nothing(small_archive_dir, tmp_path, capsys):
+    import hashlib
+    import shutil
+
+    from qa.cli import main
+
+    arc = tmp_path / "archive"
+    shutil.copytree(small_archive_dir, arc)
+    db = arc / "archive.db"
+    _damage_index_page(db, "chunks_article")
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    assert main(["remove", "n1", "--archive", str(arc)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("qa remove: ") and "damaged" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before, "nothing written to a damaged database"
+    for argv in (["info"], ["search", "周庄镇 税收", "--mode", "keyword"]):
+        rc = main([*argv, "--archive", str(arc)])
+        out = capsys.readouterr()
+        assert rc in (0, 1) and "Traceback" not in out.err
+        if rc:
+            assert out.err.startswith(f"qa {argv[0]}: ") and "damaged" in out.err and out.err.count("\n") == 1
