@@ -769,7 +769,9 @@ def _settle_chunking(path: Path, store: Store, chunk_chars: int | None, overlap:
     """Record the chunk settings and pipeline of a new (or still empty) archive; refuse
     settings that differ from an existing archive's instead of silently ignoring them."""
     stored_cc, stored_ov = store.get_meta("chunk_chars"), store.get_meta("overlap_sentences")
-    if stored_cc is not None and store.counts()["articles"]:
+    if stored_cc is not None and chunk_chars is None and overlap is None:
+        return
+    if stored_cc is not None and store.db.execute("SELECT 1 FROM articles LIMIT 1").fetchone():
         have = (int(stored_cc), int(stored_ov or DEFAULT_OVERLAP))
         want = (have[0] if chunk_chars is None else chunk_chars, have[1] if overlap is None else overlap)
         if want != have:

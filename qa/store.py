@@ -274,6 +274,8 @@ class Store:
             self.db.execute("ALTER TABLE articles ADD COLUMN pipeline TEXT")
             if self.get_meta("schema_version") is not None:
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
+        # counting articles per pipeline on every open must not read the article texts
+        self.db.execute("CREATE INDEX IF NOT EXISTS articles_pipeline ON articles(pipeline)")
 
     def close(self) -> None:
         with self._lock:

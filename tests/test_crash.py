@@ -183,6 +183,28 @@ def test_kill_in_the_middle_of_a_long_article_loses_only_the_batch_in_flight(arc
     assert_intact(arc, "第110个项目")
 
 
+def test_kill_during_reindex_and_resume_with_the_cli(arc):
+    """`reindex` to new chunk settings, killed after its second batch: the archive says how
+    many articles are left, stays searchable, and `qa reindex` finishes the job."""
+    code = (
+        "from qa import Archive\n"
+        f"with Archive.open({str(arc)!r}) as a:\n"
+        "    a.reindex(chunk_chars=200, overlap_sentences=0, batch_chunks=8)\n"
+    )
+    p = python(code, crash="after-commit#2")
+    assert killed(p), p.stderr
+    with Archive.open(arc) as a:
+        info = a.info()
+        assert (info.chunk_chars, info.overlap_sentences) == (200, 0)
+        assert 0 < info.articles_to_reindex < info.articles
+    before = assert_intact(arc, "周庄镇税收")
+    p = qa("reindex", "--archive", str(arc))
+    assert p.returncode == 0 and "re-chunked" in p.stdout, p.stdout + p.stderr
+    with Archive.open(arc) as a:
+        assert a.info().articles_to_reindex == 0
+    assert assert_intact(arc, "周庄镇税收") == before
+
+
 def test_a_writer_killed_while_holding_the_lock_does_not_block_the_next(arc):
     p = qa("remove", "n1", "--archive", str(arc), crash="write-locked")
     assert killed(p), p.stderr
