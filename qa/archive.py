@@ -180,11 +180,11 @@ class Archive:
         store = Store(p / DB_NAME)
         try:
             _settle_chunking(p, store, chunk_chars, overlap_sentences)
+            archive = cls(p, store, model, device)
+            archive._warn_if_pipeline_changed()
         except BaseException:
             store.close()
             raise
-        archive = cls(p, store, model, device)
-        archive._warn_if_pipeline_changed()
         stored_spec = store.get_meta("model_spec")
         if model is not None and stored_spec is not None and model != stored_spec and store.counts()["vectors"]:
             archive._load_encoder()  # raises ModelMismatchError when the ids differ
@@ -232,11 +232,14 @@ class Archive:
         counts = self.store.pipeline_counts()
         stale = sum(n for pid, n in counts.items() if pid != current)
         if stale:
-            old = self.store.get_meta("pipeline")
+            try:
+                old = json.loads(self.store.get_meta("pipeline") or "null")
+            except ValueError:
+                old = None
             logger.warning(
                 "%d of %d articles in %s were indexed by another pipeline (%s); run `qa reindex --archive %s` "
                 "to re-chunk them (only chunks whose text changed are re-embedded)",
-                stale, sum(counts.values()), self.path, describe_change(json.loads(old) if old else None, self.pipeline),
+                stale, sum(counts.values()), self.path, describe_change(old if isinstance(old, dict) else None, self.pipeline),
                 self.path)
 
     # -- writing: one process at a time --------------------------------------------------
@@ -530,6 +533,8 @@ class Archive:
             if wrote and self._store is not None and store.get_meta("dim"):
                 with self._lock:
                     self._vector_index()  # current with the store, and saved
+        if wrote and set(store.pipeline_counts()) == {pid}:
+            store.set_meta("pipeline", json.dumps(spec, sort_keys=True))  # every article is at this pipeline
 
     def _reusable_vectors(self, article_id: str) -> dict[str, np.ndarray]:
         """Stored vectors of an article's current chunks, by passage text: a new version of
