@@ -11,15 +11,24 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .archive import Archive, ArchiveInfo
-    from .errors import BadInputError, BadQueryError, EmptyQueryError, ModelMismatchError, NotFoundError, QAError
+    from .errors import (
+        ArchiveClosedError,
+        ArchiveCorruptError,
+        BadInputError,
+        BadQueryError,
+        EmptyQueryError,
+        ModelMismatchError,
+        NotFoundError,
+        PipelineMismatchError,
+        QAError,
+    )
     from .records import Answer, Article, ArticleRecord, Citation, Hit, IngestFailure, IngestReport, Passage
 
 _HOMES = {
     "Archive": "archive", "ArchiveInfo": "archive",
     "Answer": "records", "Article": "records", "ArticleRecord": "records", "Citation": "records", "Hit": "records",
     "IngestFailure": "records", "IngestReport": "records", "Passage": "records",
-    "QAError": "errors", "BadInputError": "errors", "BadQueryError": "errors", "EmptyQueryError": "errors", "ModelMismatchError": "errors",
-    "NotFoundError": "errors",
+    **{name: "errors" for name in ("ArchiveClosedError", "ArchiveCorruptError", "BadInputError", "BadQueryError", "EmptyQueryError", "ModelMismatchError", "NotFoundError", "PipelineMismatchError", "QAError")},
 }
 
 __all__ = [
@@ -34,11 +43,14 @@ __all__ = [
     "IngestReport",
     "Passage",
     "QAError",
+    "ArchiveClosedError",
+    "ArchiveCorruptError",
     "BadInputError",
     "BadQueryError",
     "EmptyQueryError",
     "ModelMismatchError",
     "NotFoundError",
+    "PipelineMismatchError",
 ]
 __version__ = "0.1.0"
 

@@ -103,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reembed", help="re-embed every chunk with another model")
     _add_archive(p)
 
+    p = sub.add_parser("reindex", help="re-chunk articles indexed by an older pipeline or other chunk settings (resumable)")
+    p.add_argument("--archive", default=None, metavar="DIR",
+                   help=f"archive directory (default: ${DEFAULT_ARCHIVE_ENV} or ./archive)")
+    p.add_argument("--chunk-chars", type=int, default=None, metavar="N",
+                   help="new chunk size in characters (default: keep the archive's)")
+    p.add_argument("--overlap", type=int, default=None, metavar="N",
+                   help="new overlap in sentences (default: keep the archive's)")
+
     from .eval_cli import add_eval_parser
 
     add_eval_parser(sub)
@@ -223,6 +231,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("model", f"{info.model_id or '-'} (dim {info.dim or '-'})"),
         ("dates", f"{info.date_min or '-'} .. {info.date_max or '-'}"),
         ("sources", ", ".join(info.sources) or "-"),
+        ("pipeline", info.pipeline + (f" ({info.articles_to_reindex} articles indexed by another pipeline: "
+                                       f"run qa reindex)" if info.articles_to_reindex else " (all articles current)")),
         ("created", info.created_at or "-"),
         ("last ingest", info.last_ingest_at or "-"),
         ("size", f"database {_size(info.db_bytes)}, vectors {_size(info.vector_bytes)}"),
@@ -254,6 +264,22 @@ def cmd_reembed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from .archive import Archive
+
+    with Archive.open(args.archive or default_archive(), create=False) as archive:
+        bar, update = _tqdm_progress("reindex")
+        try:
+            report = archive.reindex(chunk_chars=args.chunk_chars, overlap_sentences=args.overlap, progress=update)
+        finally:
+            bar.close()
+        for f in report.failed:
+            print(f"skipped {f}", file=sys.stderr)
+        print(f"re-chunked {report.updated} articles ({report.chunks} chunks) in {report.seconds:.1f}s; "
+              f"pipeline {archive.info().pipeline}")
+    return 1 if report.failed else 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .web import main as serve
 
@@ -277,6 +303,7 @@ COMMANDS = {
     "info": cmd_info,
     "remove": cmd_remove,
     "reembed": cmd_reembed,
+    "reindex": cmd_reindex,
     "eval": cmd_eval,
     "serve": cmd_serve,
 }
@@ -290,7 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":  # REMAINDER does not take leading options: `qa serve --port 7860`
         args.rest = [*extra, *args.rest]
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from .errors import QAError
+    import sqlite3
+
+    from .errors import ArchiveCorruptError, QAError
 
     try:
         _check_query_arg(args)
@@ -301,9 +330,16 @@ def main(argv: list[str] | None = None) -> int:
         # the reader went away: stop quietly, and keep Python from complaining at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except ArchiveCorruptError as e:  # not a usage mistake: a damaged file
+        print(f"qa {args.command}: {e}", file=sys.stderr)
+        return 1
     except (QAError, UsageError, FileNotFoundError, NotADirectoryError, ValueError) as e:
         print(f"qa {args.command}: {e}", file=sys.stderr)
         return 2
+    except sqlite3.Error as e:  # e.g. "database is locked" past the busy timeout, a read-only file
+        archive = getattr(args, "archive", None) or default_archive()
+        print(f"qa {args.command}: database error in {archive}: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"qa {args.command}: interrupted; what was committed is kept, run it again to continue", file=sys.stderr)
         return 130

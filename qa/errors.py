@@ -43,3 +43,12 @@ class NotFoundError(QAError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else "not found"
+
+
+class ArchiveCorruptError(QAError):
+    """The archive database file is damaged (SQLite reports it malformed, or not a
+    database); nothing is written to it."""
+
+
+class PipelineMismatchError(QAError):
+    """Chunking settings asked for differ from the ones the archive was built with."""

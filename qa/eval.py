@@ -511,12 +511,16 @@ def evaluate(
 
 # -- corpus archives -----------------------------------------------------------------------
 def corpus_archive_dir(corpus: str | Path, model: str | None = None, root: str | Path | None = None) -> Path:
-    """Where the archive of `corpus` is cached: `<root>/eval-archives/<stem>-<sha12>`
-    (root: `embeddings.default_cache_dir()`); a non-default model gets its own directory."""
+    """Where the archive of `corpus` is cached: `<root>/eval-archives/<stem>-<sha12>-p<pipeline>`
+    (root: `embeddings.default_cache_dir()`); the pipeline id (chunking and text-processing
+    versions, see `qa.pipeline`) keeps archives chunked by other code apart; a non-default
+    model gets its own directory."""
+    from .archive import DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP
     from .embeddings import DEFAULT_MODEL, default_cache_dir
+    from .pipeline import pipeline_id, pipeline_spec
 
     corpus = Path(corpus)
-    name = f"{corpus.stem}-{file_sha256(corpus)[:12]}"
+    name = f"{corpus.stem}-{file_sha256(corpus)[:12]}-p{pipeline_id(pipeline_spec(DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP))}"
     if model not in (None, "", "default", DEFAULT_MODEL):
         name += "-" + "".join(c if c.isalnum() else "_" for c in str(model))[-40:]
     return Path(root or default_cache_dir()) / "eval-archives" / name

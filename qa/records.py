@@ -166,9 +166,11 @@ class IngestReport:
     chunks: int = 0  # chunks written (added + updated articles)
     failed: list[IngestFailure] = field(default_factory=list)
     seconds: float = 0.0
+    removed: int = 0  # articles a re-read page no longer has
 
     def summary(self) -> str:
+        removed = f", removed {self.removed}" if self.removed else ""
         return (
-            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}{removed}, "
             f"failed {len(self.failed)}; {self.chunks} chunks in {self.seconds:.1f}s"
         )

@@ -12,12 +12,20 @@ Quality on the shared sets is within noise of bm25s (see README, "Keyword index"
 
 Vectors are stored here too, so the FAISS file (see `qa.vectors`) is a derived index that
 is rebuilt from this database whenever the two disagree, without re-embedding anything.
+
+Every write bumps `generation` (in the same transaction), so a reader can tell cheaply that
+another process changed the archive; `vector_epoch` is bumped only when vectors are
+cleared (re-embedding), the one change after which a chunk id's vector is not what it was.
+Each article records the `pipeline` (chunking and text-processing version) that indexed
+it, so `qa reindex` knows what to redo. SQLite errors that mean a damaged file become
+`ArchiveCorruptError` (one line for the user), never a raw sqlite traceback.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,12 +37,12 @@ from typing import Any
 import numpy as np
 
 from .dates import iso_date
-from .errors import NotFoundError
+from .errors import ArchiveCorruptError, NotFoundError
 from .records import Article, ArticleRecord, Citation
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: articles.pipeline, meta vector_epoch
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,7 +54,8 @@ CREATE TABLE IF NOT EXISTS articles (
     date TEXT, page TEXT, source TEXT, byline TEXT, source_file TEXT,
     metadata TEXT NOT NULL DEFAULT '{}',
     content_hash TEXT NOT NULL,
-    ingested_at TEXT NOT NULL
+    ingested_at TEXT NOT NULL,
+    pipeline TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
 CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
@@ -60,6 +69,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     vector BLOB
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_rowid);
+CREATE INDEX IF NOT EXISTS chunks_without_vector ON chunks(id) WHERE vector IS NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
 """
 
@@ -117,13 +127,116 @@ class ChunkRow:
 
 @dataclass(frozen=True)
 class PreparedArticle:
-    """An article ready to write: record, hash, chunk spans, their FTS terms and vectors."""
+    """An article (or one part of a long one) ready to write: record, hash, chunk spans,
+    their FTS terms and vectors.
+
+    A long article is written in parts across transactions: the first part (`first`)
+    replaces any stored version, later parts add chunks; until its `last` part is written
+    the article's hash is `PARTIAL + content_hash`, so an interrupted write is redone
+    (reusing the vectors already stored) instead of being taken for finished."""
 
     record: ArticleRecord
     content_hash: str
     spans: Sequence[tuple[int, int, int]]  # (ordinal, start, end)
     terms: Sequence[str]  # space-joined segmented terms per chunk
     vectors: np.ndarray  # (n_chunks, dim) float32
+    pipeline: str | None = None
+    first: bool = True
+    last: bool = True
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one write transaction did; `generation` is the store's generation before and
+    after it (another process wrote in between when `before` is not what the caller saw)."""
+
+    added: int
+    updated: int
+    removed: list[int]
+    new_ids: list[int]
+    generation_before: int
+    generation: int
+
+
+@dataclass(frozen=True)
+class VectorSnapshot:
+    """The vector ids of one consistent state of the store, and the vectors asked for."""
+
+    generation: int
+    epoch: int
+    model_id: str
+    ids: np.ndarray  # every chunk id that has a vector, sorted
+    added_ids: np.ndarray
+    added_vectors: np.ndarray
+
+
+PARTIAL = "partial:"  # content-hash prefix of an article whose last part is not written yet
+_CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def _is_corruption(e: sqlite3.DatabaseError) -> bool:
+    code = getattr(e, "sqlite_errorcode", None)
+    if code is not None and (code & 0xFF) in _CORRUPT_CODES:
+        return True
+    msg = str(e).lower()
+    return "malformed" in msg or "not a database" in msg
+
+
+def corrupt_error(path: Path, e: BaseException) -> ArchiveCorruptError:
+    return ArchiveCorruptError(
+        f"{path}: the archive database is damaged ({e}); nothing was changed. Restore a backup, "
+        f"or build a new archive from the source files (qa ingest SOURCES --archive NEW_DIR)"
+    )
+
+
+class _Cursor(sqlite3.Cursor):
+    """A cursor that turns "database disk image is malformed" and friends into
+    `ArchiveCorruptError` wherever they surface (execute or a later fetch)."""
+
+    def _guard(self, fn, *args):
+        try:
+            return fn(*args)
+        except sqlite3.DatabaseError as e:
+            if _is_corruption(e):
+                raise corrupt_error(self.connection.db_path, e) from e  # type: ignore[attr-defined]
+            raise
+
+    def execute(self, *args):  # type: ignore[override]
+        return self._guard(super().execute, *args)
+
+    def executemany(self, *args):  # type: ignore[override]
+        return self._guard(super().executemany, *args)
+
+    def executescript(self, *args):  # type: ignore[override]
+        return self._guard(super().executescript, *args)
+
+    def fetchone(self):  # type: ignore[override]
+        return self._guard(super().fetchone)
+
+    def fetchall(self):  # type: ignore[override]
+        return self._guard(super().fetchall)
+
+    def fetchmany(self, *args):  # type: ignore[override]
+        return self._guard(super().fetchmany, *args)
+
+    def __next__(self):
+        return self._guard(super().__next__)
+
+
+class _Connection(sqlite3.Connection):
+    db_path: Path
+
+    def cursor(self, factory=None):  # type: ignore[override]
+        return super().cursor(factory or _Cursor)
+
+    def execute(self, *args):  # type: ignore[override]
+        return self.cursor().execute(*args)
+
+    def executemany(self, *args):  # type: ignore[override]
+        return self.cursor().executemany(*args)
+
+    def executescript(self, *args):  # type: ignore[override]
+        return self.cursor().executescript(*args)
 
 
 def _now() -> str:
@@ -142,20 +255,74 @@ class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._lock = threading.RLock()
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        with self._lock:
-            self.db.executescript(_SCHEMA)
-            if self.get_meta("schema_version") is None:
+        try:
+            self.db: sqlite3.Connection = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30, factory=_Connection)
+        except sqlite3.DatabaseError as e:
+            raise corrupt_error(self.path, e) from e
+        self.db.db_path = self.path  # type: ignore[attr-defined]
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            with self._lock:
+                self.db.executescript(_SCHEMA)
+                self._migrate()
+                if self.get_meta("schema_version") is None:
+                    self.set_meta("schema_version", str(SCHEMA_VERSION))
+                    self.set_meta("created_at", _now())
+                    self.set_meta("generation", "0")
+        except BaseException:
+            self.db.close()
+            raise
+
+    def _migrate(self) -> None:
+        """Schema 1 -> 2: articles.pipeline (NULL: indexed before pipelines were recorded)."""
+        cols = {r[1] for r in self.db.execute("PRAGMA table_info(articles)")}
+        if "pipeline" not in cols:
+            self.db.execute("ALTER TABLE articles ADD COLUMN pipeline TEXT")
+            if self.get_meta("schema_version") is not None:
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
-                self.set_meta("created_at", _now())
-                self.set_meta("generation", "0")
+        # counting articles per pipeline on every open must not read the article texts
+        self.db.execute("CREATE INDEX IF NOT EXISTS articles_pipeline ON articles(pipeline)")
 
     def close(self) -> None:
         with self._lock:
             self.db.close()
+
+    def check(self, full: bool = False) -> list[str]:
+        """Problems found in the database file (empty list: healthy). By default SQLite's
+        `quick_check` (reads every page once: ~40 ms for 12 MB); `full` runs
+        `integrity_check` and checks the FTS index against its content too (~6x slower).
+        Damage that SQLite refuses to read past raises `ArchiveCorruptError` instead."""
+        with self._lock:
+            rows = self.db.execute("PRAGMA integrity_check" if full else "PRAGMA quick_check").fetchall()
+            problems = [r[0] for r in rows if r[0] != "ok"]
+            if full:
+                try:
+                    self.db.execute("INSERT INTO chunk_terms(chunk_terms, rank) VALUES ('integrity-check', 0)")
+                except sqlite3.DatabaseError as e:
+                    problems.append(f"keyword index: {e}")
+        return problems
+
+    def consistency_problems(self) -> list[str]:
+        """Rows that point nowhere or are duplicated (chunks without an article or keyword
+        entry, keyword entries without a chunk, two chunks at one position of an article)."""
+        queries = {
+            "chunks without an article": "SELECT count(*) FROM chunks c LEFT JOIN articles a"
+                                         " ON a.rowid = c.article_rowid WHERE a.rowid IS NULL",
+            "chunks without keyword terms": "SELECT count(*) FROM chunks WHERE id NOT IN (SELECT rowid FROM chunk_terms)",
+            "keyword terms without a chunk": "SELECT count(*) FROM chunk_terms WHERE rowid NOT IN (SELECT id FROM chunks)",
+            "duplicated chunks": "SELECT count(*) FROM (SELECT 1 FROM chunks GROUP BY article_rowid, ordinal"
+                                 " HAVING count(*) > 1)",
+        }
+        out = []
+        with self._lock:
+            for what, q in queries.items():
+                n = self.db.execute(q).fetchone()[0]
+                if n:
+                    out.append(f"{n} {what}")
+        return out
 
     # -- meta ---------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -167,8 +334,16 @@ class Store:
 
     @property
     def generation(self) -> int:
-        """Bumped by every write to chunks: the FAISS file records the one it matches."""
-        return int(self.get_meta("generation") or 0)
+        """Bumped by every write to chunks: the FAISS file records the one it matches, and
+        a reader compares it before each dense search to notice other processes' writes."""
+        with self._lock:
+            return int(self.get_meta("generation") or 0)
+
+    @property
+    def vector_epoch(self) -> int:
+        """Bumped when vectors are cleared: an index built in another epoch is rebuilt."""
+        with self._lock:
+            return int(self.get_meta("vector_epoch") or 0)
 
     # -- writes -------------------------------------------------------------------------
     def hashes(self, ids: Iterable[str]) -> dict[str, str]:
@@ -182,10 +357,8 @@ class Store:
                 out.update(self.db.execute(q, part).fetchall())
         return out
 
-    def write(self, batch: Sequence[PreparedArticle]) -> tuple[int, int, list[int], list[int]]:
-        """Insert or replace articles with their chunks, in one transaction.
-
-        Returns (added, updated, removed_chunk_ids, added_chunk_ids)."""
+    def write(self, batch: Sequence[PreparedArticle]) -> WriteResult:
+        """Insert or replace articles (or parts of them) with their chunks, in one transaction."""
         added = updated = 0
         removed: list[int] = []
         new_ids: list[int] = []
@@ -194,22 +367,31 @@ class Store:
             cur = self.db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
+                gen_before = int(cur.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
                 for art in batch:
                     r = art.record
-                    row = cur.execute("SELECT rowid FROM articles WHERE id = ?", (r.id,)).fetchone()
-                    if row:
-                        removed += self._delete_chunks(cur, row[0])
-                        cur.execute("DELETE FROM articles WHERE rowid = ?", (row[0],))
-                        updated += 1
+                    stored_hash = art.content_hash if art.last else PARTIAL + art.content_hash
+                    row = cur.execute("SELECT rowid, content_hash FROM articles WHERE id = ?", (r.id,)).fetchone()
+                    if not art.first:
+                        if not row or row[1] != PARTIAL + art.content_hash:
+                            raise RuntimeError(f"article {r.id!r}: a later part without its first part")
+                        art_rowid = row[0]
+                        cur.execute("UPDATE articles SET content_hash = ? WHERE rowid = ?", (stored_hash, art_rowid))
                     else:
-                        added += 1
-                    cur.execute(
-                        "INSERT INTO articles(id, title, text, date, page, source, byline, source_file,"
-                        " metadata, content_hash, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        (r.id, r.title, r.text, r.date, r.page, r.source, r.byline, r.source_file,
-                         json.dumps(r.metadata, ensure_ascii=False), art.content_hash, now),
-                    )
-                    art_rowid = cur.lastrowid
+                        if row:
+                            removed += self._delete_chunks(cur, row[0])
+                            cur.execute("DELETE FROM articles WHERE rowid = ?", (row[0],))
+                            updated += not row[1].startswith(PARTIAL)
+                            added += row[1].startswith(PARTIAL)
+                        else:
+                            added += 1
+                        cur.execute(
+                            "INSERT INTO articles(id, title, text, date, page, source, byline, source_file,"
+                            " metadata, content_hash, ingested_at, pipeline) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                            (r.id, r.title, r.text, r.date, r.page, r.source, r.byline, r.source_file,
+                             json.dumps(r.metadata, ensure_ascii=False), stored_hash, now, art.pipeline),
+                        )
+                        art_rowid = cur.lastrowid
                     vecs = np.ascontiguousarray(art.vectors, dtype=np.float32)
                     for (ordinal, s, e), terms, vec in zip(art.spans, art.terms, vecs):
                         cur.execute(
@@ -224,7 +406,7 @@ class Store:
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
-        return added, updated, removed, new_ids
+        return WriteResult(added, updated, removed, new_ids, gen_before, gen_before + 1)
 
     def _delete_chunks(self, cur: sqlite3.Cursor, art_rowid: int) -> list[int]:
         ids = [r[0] for r in cur.execute("SELECT id FROM chunks WHERE article_rowid = ?", (art_rowid,))]
@@ -241,15 +423,23 @@ class Store:
 
     def remove(self, article_id: str) -> list[int]:
         """Delete an article and its chunks; returns the removed chunk ids."""
+        return self.remove_many([article_id], missing_ok=False)
+
+    def remove_many(self, article_ids: Sequence[str], missing_ok: bool = True) -> list[int]:
+        """Delete articles and their chunks in one transaction; returns the removed chunk ids."""
+        removed: list[int] = []
         with self._lock:
             cur = self.db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                row = cur.execute("SELECT rowid FROM articles WHERE id = ?", (article_id,)).fetchone()
-                if not row:
-                    raise NotFoundError(f"no article with id {article_id!r} in {self.path.parent}")
-                removed = self._delete_chunks(cur, row[0])
-                cur.execute("DELETE FROM articles WHERE rowid = ?", (row[0],))
+                for article_id in article_ids:
+                    row = cur.execute("SELECT rowid FROM articles WHERE id = ?", (article_id,)).fetchone()
+                    if not row:
+                        if missing_ok:
+                            continue
+                        raise NotFoundError(f"no article with id {article_id!r} in {self.path.parent}")
+                    removed += self._delete_chunks(cur, row[0])
+                    cur.execute("DELETE FROM articles WHERE rowid = ?", (row[0],))
                 self._bump(cur, _now())
                 cur.execute("COMMIT")
             except BaseException:
@@ -273,11 +463,24 @@ class Store:
                 cur.execute("ROLLBACK")
                 raise
 
-    def clear_vectors(self) -> None:
-        """Forget every vector (before re-embedding with another model)."""
+    def clear_vectors(self, meta: dict[str, str] | None = None) -> None:
+        """Forget every vector (before re-embedding with another model) and record the new
+        model's `meta`, in one transaction, so a crash leaves either the old model's
+        vectors or none to be embedded by the new model."""
         with self._lock:
-            self.db.execute("UPDATE chunks SET vector = NULL")
-            self.db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+            cur = self.db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.execute("UPDATE chunks SET vector = NULL")
+                for k, v in (meta or {}).items():
+                    cur.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (k, v))
+                cur.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('vector_epoch', ?)",
+                            (str(self.vector_epoch + 1),))
+                self._bump(cur, _now())
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
 
     # -- reads --------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
@@ -297,6 +500,40 @@ class Store:
         mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return ids, mat
 
+    def vector_snapshot(self, have: np.ndarray | None = None) -> VectorSnapshot:
+        """One consistent view (a read transaction) of the generation, epoch, model, every
+        chunk id with a vector, and the vectors of the ids not in `have`."""
+        with self._lock:
+            cur = self.db.cursor()
+            cur.execute("BEGIN")
+            try:
+                meta = dict(cur.execute("SELECT key, value FROM meta WHERE key IN"
+                                        " ('generation', 'vector_epoch', 'model_id')").fetchall())
+                # every chunk id (read from the small article index, not the vector pages)
+                # minus the few without a vector (a partial index)
+                rows = cur.execute("SELECT id FROM chunks INDEXED BY chunks_article").fetchall()
+                ids = np.sort(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+                nulls = [r[0] for r in cur.execute("SELECT id FROM chunks WHERE vector IS NULL")]
+                if nulls:
+                    ids = np.setdiff1d(ids, np.asarray(nulls, dtype=np.int64), assume_unique=True)
+                want = ids if have is None else np.setdiff1d(ids, have, assume_unique=True)
+                vecs: list[bytes] = []
+                for i in range(0, len(want), 500):
+                    part = [int(x) for x in want[i : i + 500]]
+                    got = dict(cur.execute(f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(part))})",
+                                           part).fetchall())
+                    vecs += [got[x] for x in part]
+            finally:
+                cur.execute("COMMIT")
+        mat = np.frombuffer(b"".join(vecs), dtype=np.float32).reshape(len(want), -1) if vecs else None
+        return VectorSnapshot(int(meta.get("generation", 0)), int(meta.get("vector_epoch", 0)),
+                              meta.get("model_id") or "", ids, want, mat)
+
+    def has_missing_vectors(self) -> bool:
+        """Whether some chunk has no vector (cheap: a partial index)."""
+        with self._lock:
+            return self.db.execute("SELECT 1 FROM chunks WHERE vector IS NULL LIMIT 1").fetchone() is not None
+
     def chunks_missing_vectors(self) -> list[tuple[int, str, str]]:
         """(chunk id, article title, chunk text) for chunks without a vector."""
         with self._lock:
@@ -311,6 +548,41 @@ class Store:
             return self.db.execute(
                 "SELECT c.id, a.title, c.text FROM chunks c JOIN articles a ON a.rowid = c.article_rowid ORDER BY c.id"
             ).fetchall()
+
+    def chunk_vectors_of(self, article_id: str) -> list[tuple[str, str, bytes]]:
+        """(article title, chunk text, vector bytes) of a stored article's embedded chunks:
+        what a new version of it can reuse instead of embedding again."""
+        with self._lock:
+            return self.db.execute(
+                "SELECT a.title, c.text, c.vector FROM chunks c JOIN articles a ON a.rowid = c.article_rowid"
+                " WHERE a.id = ? AND c.vector IS NOT NULL", (article_id,)
+            ).fetchall()
+
+    def pipeline_counts(self) -> dict[str | None, int]:
+        """Articles per pipeline id (None: indexed before pipelines were recorded)."""
+        with self._lock:
+            return dict(self.db.execute("SELECT pipeline, count(*) FROM articles GROUP BY pipeline").fetchall())
+
+    def articles_not_at(self, pipeline: str, after_rowid: int, limit: int) -> list[tuple[int, Article]]:
+        """Up to `limit` (rowid, article) after `after_rowid` indexed by another pipeline than
+        `pipeline`, or only partially written."""
+        with self._lock:
+            rows = self.db.execute(
+                f"SELECT a.rowid, {self._ARTICLE_COLS} FROM articles a WHERE a.rowid > ?"
+                " AND (a.pipeline IS NOT ? OR a.content_hash LIKE ?) ORDER BY a.rowid LIMIT ?",
+                (after_rowid, pipeline, PARTIAL + "%", limit)).fetchall()
+        return [(r[0], self._article(r[1:])) for r in rows]
+
+    def page_article_ids(self, prefix: str) -> list[str]:
+        """Ids of stored page articles and captions whose id is `prefix` + ordinal
+        (`prefix-03`, `prefix-03-photo-1`): the articles of one page."""
+        like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "-%"
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT id FROM articles WHERE id LIKE ? ESCAPE '\\'"
+                " AND json_extract(metadata, '$.kind') IN ('article', 'caption')", (like,)).fetchall()
+        tail = re.compile(r"\d+(-photo-\d+)?")
+        return [r[0] for r in rows if r[0].startswith(prefix + "-") and tail.fullmatch(r[0][len(prefix) + 1 :])]
 
     _ARTICLE_COLS = "a.id, a.title, a.text, a.date, a.page, a.source, a.byline, a.source_file, a.metadata, a.ingested_at"
 

@@ -2,9 +2,12 @@
 
 The SQLite store holds every vector, so this index is derived data: it is saved to
 `vectors.faiss` by writing a temp file and renaming it, with a small JSON sidecar naming
-the store generation it matches and the index type. On open, a missing, unreadable or
-stale file is rebuilt from the store (seconds, no re-embedding), so the two never
-disagree for long.
+the store generation the index was *built at* (not the store's generation at save time),
+the vector epoch, model, index type, a SHA-256 of the file's bytes and one of its id set.
+`load` refuses a file whose bytes do not match the checksum (zeroed or flipped payload, a
+sidecar from another save) or whose sidecar is not a JSON object; the archive then rebuilds
+from the store. A file from an older generation is loaded and brought up to date by id
+difference with the store (see `qa.archive`), so the two never disagree for long.
 
 Index type, chosen automatically whenever the index is built or saved (`IndexPolicy`):
 
@@ -32,6 +35,7 @@ widens `nprobe` in proportion for a large one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -40,10 +44,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 import faiss
 import numpy as np
+
+from .crashpoints import crash_point
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +102,20 @@ def single_thread(active: bool = True) -> Iterator[None]:
         yield
     finally:
         faiss.omp_set_num_threads(before)
+
+
+def ids_checksum(ids: np.ndarray | Sequence[int]) -> str:
+    """SHA-256 of a set of ids (order does not matter): compares id sets, not counts."""
+    arr = np.unique(np.asarray(ids, dtype=np.int64))
+    return hashlib.sha256(arr.astype("<i8").tobytes()).hexdigest()
+
+
+class LoadedIndex(NamedTuple):
+    """A saved index and the sidecar it was saved with."""
+
+    index: VectorIndex
+    generation: int
+    epoch: int
 
 
 def _empty(nq: int) -> tuple[np.ndarray, np.ndarray]:
@@ -265,46 +285,75 @@ class VectorIndex:
         return out
 
     # -- persistence --------------------------------------------------------------------
-    def sidecar(self, generation: int, model_id: str) -> dict[str, object]:
-        side: dict[str, object] = {"generation": generation, "count": len(self), "model_id": model_id, "dim": self.dim,
-                                   "type": "ivf-flat-ip" if self.kind == "ivf" else "flat-ip"}
+    def sidecar(self, generation: int, model_id: str, epoch: int = 0) -> dict[str, object]:
+        ids = self.ids()
+        side: dict[str, object] = {"generation": generation, "epoch": epoch, "count": len(self), "model_id": model_id,
+                                   "dim": self.dim, "type": "ivf-flat-ip" if self.kind == "ivf" else "flat-ip",
+                                   "ids_sha256": ids_checksum(ids)}
         if self.kind == "ivf":
             side.update(nlist=int(self.index.nlist), nprobe=int(self.index.nprobe), trained_count=self.trained_count)
         return side
 
-    def save(self, path: Path, generation: int, model_id: str) -> None:
+    def save(self, path: Path, generation: int, model_id: str, epoch: int = 0) -> None:
         """Choose the index type for the current size (see `optimize`), then atomically
-        write the index and its sidecar (temp file + rename)."""
+        write the index and its sidecar (temp file + rename each). `generation` must be
+        the store generation this index was built at. A crash between the two renames
+        leaves a sidecar whose checksum does not match the file: `load` refuses it."""
         self.optimize()
+        data = faiss.serialize_index(self.index)
+        side = self.sidecar(generation, model_id, epoch)
+        side["sha256"] = hashlib.sha256(data).hexdigest()
         tmp = path.with_name(path.name + ".tmp")
-        faiss.write_index(self.index, str(tmp))
+        with open(tmp, "wb") as f:
+            f.write(data.tobytes())
         os.replace(tmp, path)
+        crash_point("vectors-file-written")
         stmp = path.with_name(path.name + ".json.tmp")
-        stmp.write_text(json.dumps(self.sidecar(generation, model_id), ensure_ascii=False), encoding="utf-8")
+        stmp.write_text(json.dumps(side, ensure_ascii=False), encoding="utf-8")
         os.replace(stmp, path.with_name(path.name + ".json"))
+
+    @staticmethod
+    def read_sidecar(path: Path) -> dict[str, Any] | None:
+        """The sidecar of `path` if it is a readable JSON object, else None."""
+        try:
+            side = json.loads(path.with_name(path.name + ".json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return side if isinstance(side, dict) else None
 
     @classmethod
     def load(
-        cls, path: Path, dim: int, generation: int, model_id: str, count: int, policy: IndexPolicy | None = None
-    ) -> VectorIndex | None:
-        """The saved index if it matches the store exactly, else None (caller rebuilds)."""
-        side_path = path.with_name(path.name + ".json")
+        cls, path: Path, dim: int, model_id: str, epoch: int = 0, policy: IndexPolicy | None = None
+    ) -> LoadedIndex | None:
+        """The saved index with the generation it was built at, if the file is intact (its
+        bytes match the sidecar's checksum, its ids the sidecar's id checksum) and was made
+        by `model_id` at `dim` in vector `epoch`; else None (the caller rebuilds)."""
+        side = cls.read_sidecar(path)
+        if side is None:
+            logger.info("vector index %s has no usable sidecar; rebuilding from the store", path)
+            return None
+        label = (side.get("model_id"), side.get("dim"), side.get("epoch", 0))
+        if label != (model_id, dim, epoch) or side.get("type", "flat-ip") not in SIDECAR_TYPES \
+                or not isinstance(side.get("generation"), int) or not isinstance(side.get("sha256"), str):
+            logger.info("vector index %s is for another model, epoch or format (%s); rebuilding", path, side)
+            return None
         try:
-            side = json.loads(side_path.read_text(encoding="utf-8"))
-            if (side.get("generation"), side.get("model_id"), side.get("dim"), side.get("count")) != (
-                generation, model_id, dim, count,
-            ) or side.get("type", "flat-ip") not in SIDECAR_TYPES:
-                logger.info("vector index %s is stale (%s); rebuilding from the store", path, side)
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() != side["sha256"]:
+                logger.warning("vector index %s is damaged (checksum mismatch); rebuilding from the store", path)
                 return None
-            index = faiss.read_index(str(path))
+            index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
         except (OSError, ValueError, RuntimeError) as e:
             logger.info("vector index %s unusable (%s); rebuilding from the store", path, e)
             return None
-        if index.ntotal != count or index.d != dim:
+        if index.d != dim:
             return None
         obj = cls(dim, policy)
         obj.index = index
         if obj.kind == "ivf":
             index.nprobe = obj.policy.nprobe  # the running code's policy wins over the saved one
-            obj.trained_count = int(side.get("trained_count") or count)
-        return obj
+            obj.trained_count = int(side.get("trained_count") or len(obj))
+        if ids_checksum(obj.ids()) != side.get("ids_sha256") or len(obj) != side.get("count"):
+            logger.warning("vector index %s holds other ids than its sidecar says; rebuilding", path)
+            return None
+        return LoadedIndex(obj, side["generation"], int(side.get("epoch", 0)))

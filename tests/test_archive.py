@@ -9,8 +9,9 @@ import sqlite3
 import numpy as np
 import pytest
 
-from qa import Archive, EmptyQueryError, ModelMismatchError, NotFoundError
-from qa.archive import DB_NAME, VECTORS_NAME
+from qa import Archive, ArchiveClosedError, EmptyQueryError, ModelMismatchError, NotFoundError, PipelineMismatchError
+from qa.archive import DB_NAME, MAX_ARTICLE_CHARS, VECTORS_NAME
+from qa.records import ArticleRecord
 
 from conftest import NEWS, SEED
 
@@ -212,8 +213,13 @@ def test_articles_and_info(small):
 
 def test_closed_archive_fails_clearly(small):
     small.close()
-    with pytest.raises(Exception, match="closed"):
-        small.search("周庄镇")
+    for mode in ("keyword", "hybrid", "dense"):
+        with pytest.raises(ArchiveClosedError, match="closed"):
+            small.search("周庄镇", mode=mode)
+    with pytest.raises(ArchiveClosedError):
+        small.ask("周庄镇2021年累计完成税收多少？")
+    with pytest.raises(ArchiveClosedError):
+        small.ingest_records([ArticleRecord(id="x", title="标题", text="正文。")])
 
 
 def test_caption_is_found_by_a_question_about_the_photo(small):
@@ -225,3 +231,218 @@ def test_vectors_match_the_model(small, encoder):
     ids, mat = small.store.vectors(encoder.dim)
     norms = np.linalg.norm(mat, axis=1)
     assert np.allclose(norms, 1.0, atol=1e-3)
+
+
+# -- integrity: the FAISS file, the in-memory index, pipeline versions ---------------------
+def _index_ids(a: Archive) -> list[int]:
+    return sorted(a._vector_index().ids().tolist())
+
+
+def _chunk_ids(a: Archive) -> list[int]:
+    return [r[0] for r in a.store.db.execute("SELECT id FROM chunks ORDER BY id")]
+
+
+@pytest.fixture(scope="module")
+def news_archive_dir(tmp_path_factory, encoder):
+    """Just the three news records (one chunk each), embedded once for this module."""
+    d = tmp_path_factory.mktemp("news")
+    src = d / "news.jsonl"
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in NEWS) + "\n", encoding="utf-8")
+    with Archive.open(d / "archive") as a:
+        assert a.ingest([src]).added == 3
+    return d / "archive"
+
+
+@pytest.fixture
+def news(news_archive_dir, tmp_path):
+    dst = tmp_path / "news"
+    shutil.copytree(news_archive_dir, dst)
+    with Archive.open(dst) as a:
+        yield a
+
+
+def test_first_ingest_into_an_empty_archive_indexes_each_chunk_once(tmp_path, encoder):
+    src = tmp_path / "news.jsonl"
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in NEWS), encoding="utf-8")
+    with Archive.open(tmp_path / "arc") as a:
+        a.ingest([src])
+        ids = a._vector_index().ids().tolist()
+        assert sorted(ids) == _chunk_ids(a), "each chunk once in the in-memory index"
+        hits = a.search("总统出席国庆大会", k=10, mode="dense", max_per_article=None)
+        assert len({h.chunk_id for h in hits}) == len(hits)
+
+
+def test_faiss_file_damaged_but_same_size_is_rebuilt(small):
+    path = small.path
+    expected = [h.chunk_id for h in small.search("周庄镇税收", k=5, mode="dense")]
+    small.close()
+    f = path / VECTORS_NAME
+    data = bytearray(f.read_bytes())
+    n = (len(data) - 200) * 9 // 10  # inside the flat index's vectors (99% of the file), clear of its headers and ids
+    data[200 : 200 + n] = bytes(n)  # zero most vectors, keep the size
+    f.write_bytes(bytes(data))
+    with Archive.open(path) as a:
+        assert [h.chunk_id for h in a.search("周庄镇税收", k=5, mode="dense")] == expected
+    side = json.loads((path / VECTORS_NAME).with_name(VECTORS_NAME + ".json").read_text())
+    import hashlib
+
+    assert side["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()  # rewritten whole
+
+
+@pytest.mark.parametrize("sidecar", ["null", "[]", "{\"generation\": \"x\"}", ""])
+def test_a_sidecar_that_is_not_an_object_rebuilds_instead_of_failing(small, sidecar):
+    path = small.path
+    expected = [h.chunk_id for h in small.search("周庄镇税收", k=5, mode="dense")]
+    small.close()
+    (path / (VECTORS_NAME + ".json")).write_text(sidecar)
+    for _ in range(2):  # and the rebuilt files open cleanly
+        with Archive.open(path) as a:
+            assert [h.chunk_id for h in a.search("周庄镇税收", k=5, mode="dense")] == expected
+            assert _index_ids(a) == _chunk_ids(a)
+
+
+def test_stale_sidecar_generation_is_brought_up_to_date(small):
+    """A file saved before later writes (a crash before the save) is not trusted as is:
+    the ids the store has since removed or added are applied."""
+    path = small.path
+    small.close()
+    saved = (path / VECTORS_NAME).read_bytes(), (path / (VECTORS_NAME + ".json")).read_text()
+    with Archive.open(path) as a:
+        a.remove("n2")
+    (path / VECTORS_NAME).write_bytes(saved[0])
+    (path / (VECTORS_NAME + ".json")).write_text(saved[1])
+    with Archive.open(path) as a:
+        assert _index_ids(a) == _chunk_ids(a)
+        assert all(h.article_id != "n2" for h in a.search("总统出席国庆大会", k=10, mode="dense"))
+
+
+def test_page_with_fewer_articles_loses_the_extra_ones(small, tmp_path):
+    page_dir = tmp_path / "jiaozuo_daily"
+    shutil.copytree(SEED.parent, page_dir)
+    page = page_dir / SEED.name
+    lines = page.read_text(encoding="utf-8").splitlines()
+    second = next(i for i, line in enumerate(lines) if "由“两横三纵”" in line)
+    before = {a.id for a in small.articles()}
+    assert {"焦作日报-nodate-jiaozuo-daily-page-02", "焦作日报-nodate-jiaozuo-daily-page-02-photo-1"} <= before
+    page.write_text("\n".join(lines[:second]) + "\n", encoding="utf-8")
+    report = small.ingest([page])
+    after = {a.id for a in small.articles()}
+    gone = before - after
+    assert gone and all(i.startswith("焦作日报-nodate-jiaozuo-daily-page-02") for i in gone)
+    assert report.removed == len(gone) and "removed" in report.summary()
+    assert "焦作日报-nodate-jiaozuo-daily-page-01" in after and {"n1", "n2", "n3"} <= after
+    assert _index_ids(small) == _chunk_ids(small)
+    assert all("高速公路" not in h.citation.title for h in small.search("高速公路提质扩容", k=10))
+
+
+def test_other_chunk_settings_on_an_existing_archive_are_refused_with_a_way_out(news):
+    path = news.path
+    news.close()
+    with pytest.raises(PipelineMismatchError, match="qa reindex"):
+        Archive.open(path, chunk_chars=40)
+    with pytest.raises(PipelineMismatchError):
+        Archive.open(path, overlap_sentences=0)
+    with Archive.open(path, chunk_chars=300, overlap_sentences=1) as a:  # the same settings are fine
+        assert a.chunk_chars == 300
+
+
+def test_reindex_with_new_chunk_settings_rechunks_everything(news):
+    before = news.info()
+    report = news.reindex(chunk_chars=40, overlap_sentences=0)
+    info = news.info()
+    assert report.updated == 3 and (info.chunk_chars, info.overlap_sentences) == (40, 0)
+    assert info.chunks > before.chunks and info.vectors == info.chunks and info.articles_to_reindex == 0
+    assert _index_ids(news) == _chunk_ids(news)
+    assert news.search("访问团共有25人", k=1, mode="keyword")[0].article_id == "n3"
+    assert news.reindex().updated == 0  # nothing left to do
+
+
+def test_older_pipeline_is_reported_and_reindex_reuses_unchanged_vectors(news, caplog):
+    """An archive indexed by an older pipeline (here: before versions were recorded) is
+    named on open; `reindex` redoes it and re-embeds nothing whose text is unchanged."""
+    import logging
+
+    path = news.path
+    vectors_before = {r[0]: r[1] for r in news.store.db.execute(
+        "SELECT a.id, c.vector FROM chunks c JOIN articles a ON a.rowid = c.article_rowid")}
+    news.close()
+    con = sqlite3.connect(path / DB_NAME)
+    con.execute("UPDATE articles SET pipeline = NULL, content_hash = 'legacy'")
+    con.commit()
+    con.close()
+    caplog.set_level(logging.INFO, logger="qa.archive")
+    with Archive.open(path) as a:
+        assert "3 of 3 articles" in caplog.text and "qa reindex" in caplog.text
+        assert a.info().articles_to_reindex == 3
+        caplog.clear()
+        report = a.reindex()
+        assert report.updated == 3 and "embedded 0 chunks, reused" in caplog.text
+        assert a.info().articles_to_reindex == 0
+        after = {r[0]: r[1] for r in a.store.db.execute(
+            "SELECT a.id, c.vector FROM chunks c JOIN articles a ON a.rowid = c.article_rowid")}
+        assert after == vectors_before
+        assert _index_ids(a) == _chunk_ids(a)
+
+
+def test_content_hash_and_eval_cache_key_include_the_pipeline(tmp_path):
+    from qa.archive import DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP, content_hash
+    from qa.eval import corpus_archive_dir
+    from qa.pipeline import pipeline_id, pipeline_spec
+
+    rec = ArticleRecord(id="x", title="标题", text="正文。")
+    assert content_hash(rec, "p1") != content_hash(rec, "p2")
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"id": "x", "text": "正文。"}\n', encoding="utf-8")
+    pid = pipeline_id(pipeline_spec(DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP))
+    assert pid in corpus_archive_dir(corpus, root=tmp_path).name
+
+
+def test_pipeline_fingerprint_is_pinned():
+    """If this fails, chunking, normalisation/segmentation or the passage text changed
+    their output: bump the matching version in qa/pipeline.py (so archives indexed by the
+    old code are reported and `qa reindex` redoes them), then update the fingerprint."""
+    import hashlib
+
+    from qa.archive import passage_text
+    from qa.chunk import chunk_text
+    from qa.pipeline import CHUNKER_VERSION, NORMALIZER_VERSION, PASSAGE_TEXT_VERSION
+    from qa.textnorm import segment
+
+    probe = ("周庄镇2021年累计完成税收1334万元，占任务数的150.7%。“今年怎么干？”他说：“继续干！”\n"
+             "總統今天上午接見旅居泰國僑胞代表。訪問團共有２５人；ＡＢＣ公司也参加了。") * 3
+    chunks = [(c.start, c.end) for c in chunk_text(probe, 60, 1)]
+    got = {
+        "chunker": (CHUNKER_VERSION, hashlib.sha256(repr(chunks).encode()).hexdigest()[:12]),
+        "normalizer": (NORMALIZER_VERSION, hashlib.sha256(" ".join(segment(probe)).encode()).hexdigest()[:12]),
+        "passage_text": (PASSAGE_TEXT_VERSION, hashlib.sha256(passage_text("标题", "正文").encode()).hexdigest()[:12]),
+    }
+    assert got == FINGERPRINT
+
+
+# (version, fingerprint of the output at that version): update both together
+FINGERPRINT = {"chunker": (1, "c799ac3bd836"), "normalizer": (1, "ad1415b960a4"), "passage_text": (1, "7f31287e6d43")}
+
+
+def test_too_long_article_is_refused_by_name_and_the_rest_goes_in(news):
+    huge = ArticleRecord(id="huge", title="整版", text="很长的一行没有分段" * (MAX_ARTICLE_CHARS // 9 + 1),
+                         source_file="page.txt")
+    ok = ArticleRecord(id="ok", title="新文章", text="焦作市今年新建公园三座。")
+    report = news.ingest_records([huge, ok])
+    assert report.added == 1 and len(report.failed) == 1
+    msg = str(report.failed[0])
+    assert msg.startswith("page.txt: ") and "'huge'" in msg and "too long" in msg and f"{MAX_ARTICLE_CHARS:,}" in msg
+    with pytest.raises(NotFoundError):
+        news.get("huge")
+
+
+def test_a_long_article_is_written_across_batches(news):
+    text = "".join(f"焦作市第{i}个项目今年完成投资{i}亿元，建设进度超过预期。" for i in range(120))
+    rec = ArticleRecord(id="long", title="项目建设", text=text)
+    gen = news.store.generation
+    report = news.ingest_records([rec], batch_chunks=4)
+    assert report.added == 1 and report.chunks >= 9
+    assert news.store.generation - gen >= 3, "one commit per batch of 4 chunks"
+    assert not news.store.hashes(["long"])["long"].startswith("partial:")
+    assert _index_ids(news) == _chunk_ids(news)
+    assert news.search("第17个项目", k=1, mode="keyword")[0].article_id == "long"
+    assert news.ingest_records([rec], batch_chunks=4).unchanged == 1

@@ -83,10 +83,12 @@ def test_auto_kind_follows_size_and_sidecar_records_it(tmp_path):
     vi.save(path, 2, "m")
     side = json.loads((tmp_path / "vectors.faiss.json").read_text())
     assert vi.kind == "ivf" and side["type"] == "ivf-flat-ip" and side["count"] == 2_500 and side["nlist"] > 0
-    loaded = VectorIndex.load(path, DIM, 2, "m", 2_500, SMALL)
-    assert loaded is not None and loaded.kind == "ivf" and len(loaded) == 2_500
+    got = VectorIndex.load(path, DIM, "m", policy=SMALL)
+    assert got is not None and got.generation == 2
+    loaded = got.index
+    assert loaded.kind == "ivf" and len(loaded) == 2_500
     assert loaded.search(more[0], 1)[1][0][0] == ids_for(2_500)[1_500]
-    assert VectorIndex.load(path, DIM, 3, "m", 2_500, SMALL) is None  # stale generation
+    assert VectorIndex.load(path, DIM, "other-model", policy=SMALL) is None
     # shrinking well below the threshold goes back to exact search
     loaded.remove(ids_for(2_500)[:1_600])
     loaded.save(path, 4, "m")

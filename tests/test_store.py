@@ -1,0 +1,226 @@
+"""The SQLite store on its own: real database files, synthetic vectors (no model needed)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from qa.errors import ArchiveCorruptError, NotFoundError
+from qa.records import ArticleRecord
+from qa.store import PARTIAL, PreparedArticle, Store
+
+DIM = 8
+TEXTS = {
+    "a1": "周庄镇2021年累计完成税收1334万元。党建引领激活乡村振兴。",
+    "a2": "焦作市高速公路项目今年计划完成投资57.66亿元。",
+    "a3": "總統今天上午接見旅居泰國僑胞代表。",
+}
+
+
+def vec(seed: int, n: int = 1) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def prepared(aid: str, text: str | None = None, *, h: str = "h1", seed: int = 0, first=True, last=True,
+             spans=None, kind: str | None = None) -> PreparedArticle:
+    text = text or TEXTS[aid]
+    spans = spans or [(0, 0, len(text))]
+    md = {"kind": kind} if kind else {}
+    rec = ArticleRecord(id=aid, title=f"标题 {aid}", text=text, metadata=md)
+    return PreparedArticle(rec, h, spans, [" ".join(text[s:e]) for _, s, e in spans], vec(seed, len(spans)),
+                           "p1", first, last)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "archive.db")
+    yield s
+    s.close()
+
+
+def test_every_write_bumps_the_generation_and_reports_it(store):
+    g0 = store.generation
+    res = store.write([prepared("a1"), prepared("a2")])
+    assert (res.added, res.updated, res.generation_before, res.generation) == (2, 0, g0, g0 + 1)
+    assert store.generation == g0 + 1 and len(res.new_ids) == 2
+    res2 = store.write([prepared("a1", h="h2", seed=5)])
+    assert (res2.added, res2.updated) == (0, 1) and res2.removed == [res.new_ids[0]]
+    assert store.generation == g0 + 2
+    store.remove("a2")
+    assert store.generation == g0 + 3
+    with pytest.raises(NotFoundError):
+        store.remove("a2")
+    assert store.generation == g0 + 3  # a refused remove writes nothing
+
+
+def test_vector_snapshot_lists_ids_with_vectors_and_only_the_missing_vectors(store):
+    res = store.write([prepared("a1", seed=1), prepared("a2", seed=2), prepared("a3", seed=3)])
+    snap = store.vector_snapshot()
+    assert snap.ids.tolist() == sorted(res.new_ids) and snap.generation == store.generation
+    assert np.allclose(snap.added_vectors[0], vec(1)[0])
+    snap = store.vector_snapshot(np.array(res.new_ids[:2]))
+    assert snap.added_ids.tolist() == [res.new_ids[2]] and np.allclose(snap.added_vectors, vec(3))
+    store.db.execute("UPDATE chunks SET vector = NULL WHERE id = ?", (res.new_ids[0],))
+    assert store.has_missing_vectors()
+    assert store.vector_snapshot().ids.tolist() == sorted(res.new_ids[1:])
+
+
+def test_clear_vectors_records_the_model_and_a_new_epoch_in_one_step(store):
+    store.write([prepared("a1")])
+    e0, g0 = store.vector_epoch, store.generation
+    store.clear_vectors({"model_id": "m2", "dim": "8"})
+    assert (store.vector_epoch, store.generation) == (e0 + 1, g0 + 1)
+    assert store.get_meta("model_id") == "m2" and store.counts()["vectors"] == 0
+
+
+def test_long_article_in_parts_is_partial_until_its_last_part(store):
+    text = "第一句话。" * 10
+    spans = [(i, 5 * i, 5 * i + 5) for i in range(10)]
+    store.write([prepared("long", text, spans=spans[:4], first=True, last=False)])
+    assert store.hashes(["long"]) == {"long": PARTIAL + "h1"}
+    store.write([prepared("long", text, spans=spans[4:], first=False, last=True)])
+    assert store.hashes(["long"]) == {"long": "h1"}
+    assert store.counts()["chunks"] == 10 and not store.consistency_problems()
+    # a later part without its first part is refused, nothing written
+    with pytest.raises(RuntimeError, match="later part"):
+        store.write([prepared("other", text, spans=spans[:2], first=False)])
+    assert store.counts()["articles"] == 1
+
+
+def test_pipeline_recorded_per_article_and_legacy_schema_migrated(tmp_path):
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    con.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('schema_version', '1'), ('generation', '4');"
+        "CREATE TABLE articles (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL,"
+        " text TEXT NOT NULL, date TEXT, page TEXT, source TEXT, byline TEXT, source_file TEXT,"
+        " metadata TEXT NOT NULL DEFAULT '{}', content_hash TEXT NOT NULL, ingested_at TEXT NOT NULL);"
+        "INSERT INTO articles(id, title, text, content_hash, ingested_at) VALUES ('old', '旧', '旧文章。', 'x', 'now');")
+    con.close()
+    s = Store(path)
+    try:
+        assert s.get_meta("schema_version") == "2" and s.generation == 4
+        assert s.pipeline_counts() == {None: 1}
+        s.write([prepared("a1")])
+        assert s.pipeline_counts() == {None: 1, "p1": 1}
+        stale = s.articles_not_at("p1", 0, 10)
+        assert [a.id for _, a in stale] == ["old"]
+    finally:
+        s.close()
+
+
+def test_page_article_ids_match_one_page_only(store):
+    store.write([prepared("焦作日报-2022-03-15-03-01", TEXTS["a1"], kind="article"),
+                 prepared("焦作日报-2022-03-15-03-01-photo-1", TEXTS["a2"], kind="caption"),
+                 prepared("焦作日报-2022-03-15-03-12", TEXTS["a3"], kind="article"),
+                 prepared("焦作日报-2022-03-15-031-01", TEXTS["a3"], kind="article"),  # another page
+                 prepared("焦作日报-2022-03-15-03-notes", TEXTS["a3"], kind="article"),  # not an ordinal
+                 prepared("焦作日报-2022-03-15-03-02", TEXTS["a3"])])  # a record, not from a page
+    assert sorted(store.page_article_ids("焦作日报-2022-03-15-03")) == [
+        "焦作日报-2022-03-15-03-01", "焦作日报-2022-03-15-03-01-photo-1", "焦作日报-2022-03-15-03-12"]
+
+
+def test_consistency_problems_name_orphans(store):
+    store.write([prepared("a1"), prepared("a2")])
+    assert store.consistency_problems() == [] and store.check() == [] and store.check(full=True) == []
+    store.db.execute("PRAGMA foreign_keys=OFF")
+    store.db.execute("DELETE FROM articles WHERE id = 'a1'")
+    store.db.execute("INSERT INTO chunk_terms(rowid, terms) VALUES (999, '孤儿')")
+    problems = store.consistency_problems()
+    assert any("chunks without an article" in p for p in problems)
+    assert any("keyword terms without a chunk" in p for p in problems)
+
+
+def _damage(path, start_fraction: float = 0.5, n: int = 8192) -> None:
+    data = bytearray(path.read_bytes())
+    at = int(len(data) * start_fraction)
+    data[at : at + n] = b"\xab" * n
+    path.write_bytes(bytes(data))
+
+
+def _filled(path) -> None:
+    s = Store(path)
+    s.write([prepared(f"n{i}", "焦作市第%d个项目今年计划完成投资。" % i * 30, seed=i) for i in range(300)])
+    s.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    s.close()
+
+
+def test_a_damaged_database_raises_the_named_error_not_sqlites(tmp_path):
+    path = tmp_path / "archive.db"
+    _filled(path)
+    _damage(path)
+    with pytest.raises(ArchiveCorruptError, match="damaged"):
+        s = Store(path)
+        try:
+            s.counts()
+        finally:
+            s.close()
+
+
+def test_not_a_database_raises_the_named_error(tmp_path):
+    path = tmp_path / "archive.db"
+    path.write_bytes(b"this is not an sqlite file" * 200)
+    with pytest.raises(ArchiveCorruptError, match="damaged"):
+        Store(path)
+
+
+def test_check_reports_damage_that_reads_do_not_reach(tmp_path):
+    """Damage in an index page: counting rows still works, `check` says it is damaged."""
+    path = tmp_path / "archive.db"
+    _filled(path)
+    con = sqlite3.connect(path)
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'articles_date'").fetchone()[0]
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    data = bytearray(path.read_bytes())
+    off = (root - 1) * page_size
+    data[off + 8 : off + 200] = b"\xff" * 192
+    path.write_bytes(bytes(data))
+    s = Store(path)
+    try:
+        try:
+            problems = s.check()
+        except ArchiveCorruptError:
+            problems = ["raised"]
+        assert problems, "quick_check must notice a damaged index page"
+    finally:
+        s.close()
+
+
+def _damage_index_page(db_path, index_name: str) -> None:
+    con = sqlite3.connect(db_path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (index_name,)).fetchone()[0]
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    data = bytearray(db_path.read_bytes())
+    off = (root - 1) * page_size
+    data[off + 8 : off + page_size] = b"\xff" * (page_size - 8)
+    db_path.write_bytes(bytes(data))
+
+
+def test_cli_on_a_damaged_archive_says_so_in_one_line_and_remove_writes_nothing(small_archive_dir, tmp_path, capsys):
+    import hashlib
+    import shutil
+
+    from qa.cli import main
+
+    arc = tmp_path / "archive"
+    shutil.copytree(small_archive_dir, arc)
+    db = arc / "archive.db"
+    _damage_index_page(db, "chunks_article")
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    assert main(["remove", "n1", "--archive", str(arc)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("qa remove: ") and "damaged" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before, "nothing written to a damaged database"
+    for argv in (["info"], ["search", "周庄镇 税收", "--mode", "keyword"]):
+        rc = main([*argv, "--archive", str(arc)])
+        out = capsys.readouterr()
+        assert rc in (0, 1) and "Traceback" not in out.err
+        if rc:
+            assert out.err.startswith(f"qa {argv[0]}: ") and "damaged" in out.err and out.err.count("\n") == 1
