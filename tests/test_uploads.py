@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from qa.ingest import read_inputs
