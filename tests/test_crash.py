@@ -146,7 +146,8 @@ def test_kill_during_an_upload_ingest(arc, tmp_path):
     )
     p = python(code, crash="after-commit")
     assert killed(p), p.stderr
-    assert sorted(x.name for x in (arc / "uploads").iterdir()) == ["新闻稿.jsonl"]  # no temp files left
+    # no temp files left: only the upload itself, under its content key (qa.uploads)
+    assert [x.name for x in (arc / "uploads").rglob("*") if x.is_file()] == ["新闻稿.jsonl"]
     ids = assert_intact(arc, "城市公园")
     assert {"n4", "n5"} <= ids
     p = python(code)
