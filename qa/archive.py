@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,8 @@ import numpy as np
 from .answer import AbstainParams, build_answer
 from .chunk import chunk_text
 from .errors import ArchiveClosedError, EmptyQueryError, ModelMismatchError
-from .ingest import InputFormat, read_inputs, with_defaults
+from .ingest import InputFormat, derive_title, read_inputs, with_defaults
+from .language import detect_language
 from .records import Answer, Article, ArticleRecord, Hit, IngestFailure, IngestReport, SearchMode
 from .retrieve import FusionParams, Retriever
 from .store import Filters, PreparedArticle, Store
@@ -63,10 +64,16 @@ class ArchiveInfo:
     vector_bytes: int
 
 
-def passage_text(title: str, chunk: str) -> str:
+def passage_text(title: str, chunk: str, article_text: str = "") -> str:
     """What is embedded and keyword-indexed for a chunk: its headline, then its text.
-    The headline disambiguates short chunks ("今年计划完成投资57.66亿元" of which project?)."""
-    return f"{title}\n{chunk}" if title else chunk
+    The headline disambiguates short chunks ("今年计划完成投资57.66亿元" of which project?).
+    A title that is only the article's own opening (derived for untitled text, see
+    `qa.ingest.derive_title`) is left out: it is no headline, it would count the opening
+    twice in the first chunk and prepend an arbitrary sentence to the others (measured on
+    untitled news: README, "Retrieval quality")."""
+    if not title or (article_text and title == derive_title(article_text)):
+        return chunk
+    return f"{title}\n{chunk}"
 
 
 def content_hash(rec: ArticleRecord, chunk_chars: int, overlap: int) -> str:
@@ -233,7 +240,7 @@ class Archive:
             logger.info("embedding %d chunks that have no vector yet", len(rows))
         for i in range(0, len(rows), batch):
             part = rows[i : i + batch]
-            vecs = self.encoder.encode_passages([passage_text(t, c) for _, t, c in part])
+            vecs = self.encoder.encode_passages([passage_text(t, c, a) for _, t, c, a in part])
             self.store.set_vectors([r[0] for r in part], vecs)
             if progress:
                 progress(min(i + batch, len(rows)), len(rows))
@@ -318,7 +325,7 @@ class Archive:
         try:
             for r in todo:
                 chunks = chunk_text(r.text, chunk_chars, overlap)
-                texts = [passage_text(r.title, c.text) for c in chunks]
+                texts = [passage_text(r.title, c.text, r.text) for c in chunks]
                 pending.append((r, [(c.ordinal, c.start, c.end) for c in chunks], texts, [" ".join(segment(t)) for t in texts]))
                 n_pending += len(chunks)
                 if n_pending >= batch_chunks:
@@ -430,7 +437,8 @@ class Archive:
             return Answer(question=question, passages=(), found=False, message=str(e))
         terms = query_terms(question)
         df = self.store.document_frequencies(terms)
-        return build_answer(question, hits, df, self.store.counts()["chunks"], self.abstain, k)
+        answer = build_answer(question, hits, df, self.store.counts()["chunks"], self.abstain, k)
+        return replace(answer, language=detect_language(question))
 
     def get(self, article_id: str) -> Article:
         """The whole stored article. Raises `NotFoundError` if there is none."""

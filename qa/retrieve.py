@@ -18,6 +18,7 @@ from typing import Literal
 
 import numpy as np
 
+from .answer import coverage, idf_weights
 from .errors import EmptyQueryError
 from .records import Hit, SearchMode
 from .store import ChunkRow, Filters, Store
@@ -61,11 +62,18 @@ def _minmax(values: np.ndarray) -> np.ndarray:
     return (values - lo) / (hi - lo)
 
 
-def fuse(dense: dict[int, float], keyword: dict[int, float], params: FusionParams) -> list[ScoredChunk]:
+def fuse(
+    dense: dict[int, float], keyword: dict[int, float], params: FusionParams, keyword_confidence: float = 1.0
+) -> list[ScoredChunk]:
     """Weighted sum of per-query normalised scores over the union of candidates.
 
     Dense cosines are min-max normalised over the candidates; BM25 is divided by the best
-    BM25 (0 stays 0: a chunk with none of the words gets no keyword credit).
+    BM25 (0 stays 0: a chunk with none of the words gets no keyword credit) and then scaled
+    by `keyword_confidence` (0..1): how much of the question the best keyword match holds.
+    Dividing by the best BM25 alone gives the top keyword hit full marks even when it
+    shares one minor word with the question (an English question over Chinese text, a
+    paraphrased news question), and the keyword side then outvotes a dense side that
+    understood the question.
     """
     ids = sorted(set(dense) | set(keyword))
     if not ids:
@@ -79,7 +87,7 @@ def fuse(dense: dict[int, float], keyword: dict[int, float], params: FusionParam
         d = np.where(np.isnan(d), np.nanmin(d), d)
         dn = _minmax(d)
     kw = np.array([keyword.get(i, 0.0) for i in ids], dtype=np.float64)
-    kn = kw / kw.max() if kw.max() > 0 else np.zeros_like(kw)
+    kn = kw / kw.max() * min(max(keyword_confidence, 0.0), 1.0) if kw.max() > 0 else np.zeros_like(kw)
     w = params.dense_weight
     fused = w * dn + (1 - w) * kn
     order = np.argsort(-fused, kind="stable")
@@ -167,7 +175,19 @@ class Retriever:
         keyword.update(ranked[:depth])
         missing_d = [i for i in keyword if i not in dense]
         dense.update(self._vectors().scores(qvec, missing_d))
-        return fuse(dense, keyword, self.params)
+        return fuse(dense, keyword, self.params, self._keyword_confidence(terms, ranked))
+
+    def _keyword_confidence(self, terms: list[str], ranked: list[tuple[int, float]]) -> float:
+        """IDF-weighted share of the question's terms found in the best keyword hit
+        (headline included, as indexed): 1 when it holds them all, near 0 when it only
+        shares a stray word."""
+        if not ranked:
+            return 0.0
+        row = self.store.chunk_rows([ranked[0][0]]).get(ranked[0][0])
+        if row is None:
+            return 1.0
+        weights = idf_weights(terms, self.store.document_frequencies(terms), max(self.store.counts()["chunks"], 1))
+        return coverage(row.citation.title + "\n" + row.text, weights)
 
     def _hits(self, scored: list[ScoredChunk], k: int, max_per_article: int | None) -> list[Hit]:
         rows: dict[int, ChunkRow] = self.store.chunk_rows([s.chunk_id for s in scored])

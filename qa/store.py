@@ -288,11 +288,11 @@ class Store:
         mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return ids, mat
 
-    def chunks_missing_vectors(self) -> list[tuple[int, str, str]]:
-        """(chunk id, article title, chunk text) for chunks without a vector."""
+    def chunks_missing_vectors(self) -> list[tuple[int, str, str, str]]:
+        """(chunk id, article title, chunk text, article text) for chunks without a vector."""
         with self._lock:
             return self.db.execute(
-                "SELECT c.id, a.title, c.text FROM chunks c JOIN articles a ON a.rowid = c.article_rowid"
+                "SELECT c.id, a.title, c.text, a.text FROM chunks c JOIN articles a ON a.rowid = c.article_rowid"
                 " WHERE c.vector IS NULL ORDER BY c.id"
             ).fetchall()
 
