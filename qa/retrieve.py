@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "keyword")
 KEYWORD_SCORE_DEPTH = 1000  # BM25 ranks fetched in hybrid mode to score dense candidates
+# Hit.dense_floor is the query's cosine at this rank (or the last, in a smaller archive): how
+# close the crowd of unrelated chunks comes, a per-query reference for abstention that does
+# not move when cosines shift as a whole (a question in another language than the archive).
+FLOOR_RANK = 50
 
 
 @dataclass(frozen=True)
@@ -149,10 +153,11 @@ class Retriever:
             raise ValueError(f"k must be at least 1, got {k}")
         filters = filters or Filters()
         depth = max(self.params.depth, 4 * k, k * (max_per_article or 1) * 2)
-        scored = self._score(query, mode, depth, filters)
-        return self._hits(scored, k, max_per_article)
+        scored, floor = self._score(query, mode, depth, filters)
+        return self._hits(scored, k, max_per_article, floor)
 
-    def _score(self, query: str, mode: SearchMode, depth: int, filters: Filters) -> list[ScoredChunk]:
+    def _score(self, query: str, mode: SearchMode, depth: int, filters: Filters) -> tuple[list[ScoredChunk], float | None]:
+        """Scored candidates, best first, and the dense floor (see `FLOOR_RANK`)."""
         terms = query_terms(query) if mode != "dense" else []
         allowed = None if filters.is_empty() else self.store.chunk_ids(filters)
         dense: dict[int, float] = {}
@@ -161,10 +166,11 @@ class Retriever:
             qvec = self._encode_query(query)
             scores, ids = self._vectors().search(qvec, depth, allowed)
             dense = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+        floor = sorted(dense.values(), reverse=True)[: FLOOR_RANK][-1] if dense else None
         if mode == "dense":
-            return [ScoredChunk(i, s, s, None) for i, s in sorted(dense.items(), key=lambda x: -x[1])]
+            return [ScoredChunk(i, s, s, None) for i, s in sorted(dense.items(), key=lambda x: -x[1])], floor
         if mode == "keyword":
-            return [ScoredChunk(i, s, None, s) for i, s in self.store.keyword_search(terms, depth, filters)]
+            return [ScoredChunk(i, s, None, s) for i, s in self.store.keyword_search(terms, depth, filters)], None
         # hybrid: give every candidate both scores. One BM25 query, deep enough to score the
         # dense candidates too (beyond KEYWORD_SCORE_DEPTH a chunk's BM25 counts as 0); the
         # keyword candidates are its top `depth`. Cosines of keyword candidates come from
@@ -175,7 +181,7 @@ class Retriever:
         keyword.update(ranked[:depth])
         missing_d = [i for i in keyword if i not in dense]
         dense.update(self._vectors().scores(qvec, missing_d))
-        return fuse(dense, keyword, self.params, self._keyword_confidence(terms, ranked))
+        return fuse(dense, keyword, self.params, self._keyword_confidence(terms, ranked)), floor
 
     def _keyword_confidence(self, terms: list[str], ranked: list[tuple[int, float]]) -> float:
         """IDF-weighted share of the question's terms found in the best keyword hit
@@ -189,7 +195,7 @@ class Retriever:
         weights = idf_weights(terms, self.store.document_frequencies(terms), max(self.store.counts()["chunks"], 1))
         return coverage(row.citation.title + "\n" + row.text, weights)
 
-    def _hits(self, scored: list[ScoredChunk], k: int, max_per_article: int | None) -> list[Hit]:
+    def _hits(self, scored: list[ScoredChunk], k: int, max_per_article: int | None, floor: float | None) -> list[Hit]:
         rows: dict[int, ChunkRow] = self.store.chunk_rows([s.chunk_id for s in scored])
         hits: list[Hit] = []
         per_article: dict[str, int] = {}
@@ -201,7 +207,7 @@ class Retriever:
             if max_per_article is not None and n >= max_per_article:
                 continue
             per_article[row.article_id] = n + 1
-            hits.append(Hit(row.id, row.article_id, row.text, row.start, row.end, s.score, row.citation, s.dense, s.keyword))
+            hits.append(Hit(row.id, row.article_id, row.text, row.start, row.end, s.score, row.citation, s.dense, s.keyword, floor))
             if len(hits) >= k:
                 break
         return hits
