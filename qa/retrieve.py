@@ -18,8 +18,8 @@ from typing import Literal
 
 import numpy as np
 
-from .answer import coverage, idf_weights
 from .errors import EmptyQueryError
+from .language import detect_language
 from .records import Hit, SearchMode
 from .store import ChunkRow, Filters, Store
 from .textnorm import has_content, query_terms
@@ -73,11 +73,10 @@ def fuse(
 
     Dense cosines are min-max normalised over the candidates; BM25 is divided by the best
     BM25 (0 stays 0: a chunk with none of the words gets no keyword credit) and then scaled
-    by `keyword_confidence` (0..1): how much of the question the best keyword match holds.
-    Dividing by the best BM25 alone gives the top keyword hit full marks even when it
-    shares one minor word with the question (an English question over Chinese text, a
-    paraphrased news question), and the keyword side then outvotes a dense side that
-    understood the question.
+    by `keyword_confidence` (0..1; 0 for a question in another language than the archive,
+    see `Retriever._keyword_confidence`). Dividing by the best BM25 alone gives the top
+    keyword hit full marks even when it shares one stray word with the question, and the
+    keyword side then outvotes a dense side that understood the question.
     """
     ids = sorted(set(dense) | set(keyword))
     if not ids:
@@ -181,19 +180,19 @@ class Retriever:
         keyword.update(ranked[:depth])
         missing_d = [i for i in keyword if i not in dense]
         dense.update(self._vectors().scores(qvec, missing_d))
-        return fuse(dense, keyword, self.params, self._keyword_confidence(terms, ranked)), floor
+        return fuse(dense, keyword, self.params, self._keyword_confidence(query, dense)), floor
 
-    def _keyword_confidence(self, terms: list[str], ranked: list[tuple[int, float]]) -> float:
-        """IDF-weighted share of the question's terms found in the best keyword hit
-        (headline included, as indexed): 1 when it holds them all, near 0 when it only
-        shares a stray word."""
-        if not ranked:
-            return 0.0
-        row = self.store.chunk_rows([ranked[0][0]]).get(ranked[0][0])
-        if row is None:
+    def _keyword_confidence(self, query: str, dense: dict[int, float]) -> float:
+        """0 when the question is in another language than the text the dense side found
+        (an English question over Chinese text: its keyword matches are stray Latin words in
+        headlines and names, and they outvoted dense), else 1."""
+        if not dense:
             return 1.0
-        weights = idf_weights(terms, self.store.document_frequencies(terms), max(self.store.counts()["chunks"], 1))
-        return coverage(row.citation.title + "\n" + row.text, weights)
+        best = max(dense, key=dense.__getitem__)
+        row = self.store.chunk_rows([best]).get(best)
+        if row is None or detect_language(row.text) == detect_language(query):
+            return 1.0
+        return 0.0
 
     def _hits(self, scored: list[ScoredChunk], k: int, max_per_article: int | None, floor: float | None) -> list[Hit]:
         rows: dict[int, ChunkRow] = self.store.chunk_rows([s.chunk_id for s in scored])
