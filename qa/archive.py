@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,8 @@ from .answer import AbstainParams, build_answer
 from .chunk import chunk_text
 from .crashpoints import crash_point
 from .errors import ArchiveClosedError, ArchiveCorruptError, BadQueryError, ModelMismatchError, PipelineMismatchError
-from .ingest import InputFormat, check_records, read_inputs, with_defaults
+from .ingest import InputFormat, check_records, derive_title, read_inputs, with_defaults
+from .language import detect_language
 from .locking import file_lock
 from .pipeline import describe_change, pipeline_id, pipeline_spec
 from .records import Answer, Article, ArticleRecord, Hit, IngestFailure, IngestReport, SearchMode
@@ -81,10 +82,16 @@ class ArchiveInfo:
     articles_to_reindex: int = 0  # indexed by another pipeline, or only partly written
 
 
-def passage_text(title: str, chunk: str) -> str:
+def passage_text(title: str, chunk: str, article_text: str = "") -> str:
     """What is embedded and keyword-indexed for a chunk: its headline, then its text.
-    The headline disambiguates short chunks ("今年计划完成投资57.66亿元" of which project?)."""
-    return f"{title}\n{chunk}" if title else chunk
+    The headline disambiguates short chunks ("今年计划完成投资57.66亿元" of which project?).
+    A title that is only the article's own opening (derived for untitled text, see
+    `qa.ingest.derive_title`) is left out: it is no headline, it would count the opening
+    twice in the first chunk and prepend an arbitrary sentence to the others (measured on
+    untitled news: README, "Retrieval quality")."""
+    if not title or (article_text and title == derive_title(article_text)):
+        return chunk
+    return f"{title}\n{chunk}"
 
 
 def content_hash(rec: ArticleRecord, pipeline: str) -> str:
@@ -387,7 +394,7 @@ class Archive:
             logger.info("embedding %d chunks that have no vector yet", len(rows))
         for i in range(0, len(rows), batch):
             part = rows[i : i + batch]
-            vecs = self.encoder.encode_passages([passage_text(t, c) for _, t, c in part])
+            vecs = self.encoder.encode_passages([passage_text(t, c, a) for _, t, c, a in part])
             self.store.set_vectors([r[0] for r in part], vecs)
             crash_point("reembed-batch")
             if progress:
@@ -512,7 +519,7 @@ class Archive:
             for r in todo:
                 chunks = chunk_text(r.text, chunk_chars, overlap)
                 spans = [(c.ordinal, c.start, c.end) for c in chunks]
-                texts = [passage_text(r.title, c.text) for c in chunks]
+                texts = [passage_text(r.title, c.text, r.text) for c in chunks]
                 reuse = self._reusable_vectors(r.id) if r.id in stored else {}
                 for i in range(0, max(len(chunks), 1), batch_chunks):
                     part = _Part(r, hashes[r.id], spans[i : i + batch_chunks], texts[i : i + batch_chunks],
@@ -731,7 +738,8 @@ class Archive:
             return Answer(question=question, passages=(), found=False, message=str(e))
         terms = query_terms(question)
         df = self.store.document_frequencies(terms)
-        return build_answer(question, hits, df, self.store.counts()["chunks"], self.abstain, k)
+        answer = build_answer(question, hits, df, self.store.counts()["chunks"], self.abstain, k)
+        return replace(answer, language=detect_language(question))
 
     def get(self, article_id: str) -> Article:
         """The whole stored article. Raises `NotFoundError` if there is none."""

@@ -21,7 +21,8 @@ from typing import Any
 
 CHUNKER_VERSION = 1  # qa/chunk.py: sentence splitting and chunk boundaries
 NORMALIZER_VERSION = 1  # qa/textnorm.py: normalize() and segment() (what FTS5 indexes)
-PASSAGE_TEXT_VERSION = 1  # qa/archive.py passage_text(): what is embedded and indexed per chunk
+PASSAGE_TEXT_VERSION = 2  # qa/archive.py passage_text(): what is embedded and indexed per chunk
+# 2: a title derived from the article's opening (untitled records) is no longer prepended
 
 
 @lru_cache(maxsize=None)

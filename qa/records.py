@@ -95,6 +95,8 @@ class Hit:
     citation: Citation
     dense_score: float | None = None  # cosine similarity, when computed
     keyword_score: float | None = None  # BM25, when computed
+    # the query's 50th best cosine over the archive (the crowd a relevant hit stands out from)
+    dense_floor: float | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from typing import Literal
 
 import numpy as np
 
+from .errors import EmptyQueryError
+from .language import detect_language
 from .records import Hit, SearchMode
 from .store import ChunkRow, Filters, Store
 from .textnorm import check_query, query_terms
@@ -27,6 +29,10 @@ logger = logging.getLogger(__name__)
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "keyword")
 KEYWORD_SCORE_DEPTH = 1000  # BM25 ranks fetched in hybrid mode to score dense candidates
+# Hit.dense_floor is the query's cosine at this rank (or the last, in a smaller archive): how
+# close the crowd of unrelated chunks comes, a per-query reference for abstention that does
+# not move when cosines shift as a whole (a question in another language than the archive).
+FLOOR_RANK = 50
 
 
 @dataclass(frozen=True)
@@ -60,11 +66,17 @@ def _minmax(values: np.ndarray) -> np.ndarray:
     return (values - lo) / (hi - lo)
 
 
-def fuse(dense: dict[int, float], keyword: dict[int, float], params: FusionParams) -> list[ScoredChunk]:
+def fuse(
+    dense: dict[int, float], keyword: dict[int, float], params: FusionParams, keyword_confidence: float = 1.0
+) -> list[ScoredChunk]:
     """Weighted sum of per-query normalised scores over the union of candidates.
 
     Dense cosines are min-max normalised over the candidates; BM25 is divided by the best
-    BM25 (0 stays 0: a chunk with none of the words gets no keyword credit).
+    BM25 (0 stays 0: a chunk with none of the words gets no keyword credit) and then scaled
+    by `keyword_confidence` (0..1; 0 for a question in another language than the archive,
+    see `Retriever._keyword_confidence`). Dividing by the best BM25 alone gives the top
+    keyword hit full marks even when it shares one stray word with the question, and the
+    keyword side then outvotes a dense side that understood the question.
     """
     ids = sorted(set(dense) | set(keyword))
     if not ids:
@@ -78,7 +90,7 @@ def fuse(dense: dict[int, float], keyword: dict[int, float], params: FusionParam
         d = np.where(np.isnan(d), np.nanmin(d), d)
         dn = _minmax(d)
     kw = np.array([keyword.get(i, 0.0) for i in ids], dtype=np.float64)
-    kn = kw / kw.max() if kw.max() > 0 else np.zeros_like(kw)
+    kn = kw / kw.max() * min(max(keyword_confidence, 0.0), 1.0) if kw.max() > 0 else np.zeros_like(kw)
     w = params.dense_weight
     fused = w * dn + (1 - w) * kn
     order = np.argsort(-fused, kind="stable")
@@ -140,10 +152,11 @@ class Retriever:
             raise ValueError(f"k must be at least 1, got {k}")
         filters = filters or Filters()
         depth = max(self.params.depth, 4 * k, k * (max_per_article or 1) * 2)
-        scored = self._score(query, mode, depth, filters)
-        return self._hits(scored, k, max_per_article)
+        scored, floor = self._score(query, mode, depth, filters)
+        return self._hits(scored, k, max_per_article, floor)
 
-    def _score(self, query: str, mode: SearchMode, depth: int, filters: Filters) -> list[ScoredChunk]:
+    def _score(self, query: str, mode: SearchMode, depth: int, filters: Filters) -> tuple[list[ScoredChunk], float | None]:
+        """Scored candidates, best first, and the dense floor (see `FLOOR_RANK`)."""
         terms = query_terms(query) if mode != "dense" else []
         allowed = None if filters.is_empty() else self.store.chunk_ids(filters)
         dense: dict[int, float] = {}
@@ -152,10 +165,11 @@ class Retriever:
             qvec = self._encode_query(query)
             scores, ids = self._vectors().search(qvec, depth, allowed)
             dense = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+        floor = sorted(dense.values(), reverse=True)[: FLOOR_RANK][-1] if dense else None
         if mode == "dense":
-            return [ScoredChunk(i, s, s, None) for i, s in sorted(dense.items(), key=lambda x: -x[1])]
+            return [ScoredChunk(i, s, s, None) for i, s in sorted(dense.items(), key=lambda x: -x[1])], floor
         if mode == "keyword":
-            return [ScoredChunk(i, s, None, s) for i, s in self.store.keyword_search(terms, depth, filters)]
+            return [ScoredChunk(i, s, None, s) for i, s in self.store.keyword_search(terms, depth, filters)], None
         # hybrid: give every candidate both scores. One BM25 query, deep enough to score the
         # dense candidates too (beyond KEYWORD_SCORE_DEPTH a chunk's BM25 counts as 0); the
         # keyword candidates are its top `depth`. Cosines of keyword candidates come from
@@ -166,9 +180,21 @@ class Retriever:
         keyword.update(ranked[:depth])
         missing_d = [i for i in keyword if i not in dense]
         dense.update(self._vectors().scores(qvec, missing_d))
-        return fuse(dense, keyword, self.params)
+        return fuse(dense, keyword, self.params, self._keyword_confidence(query, dense)), floor
 
-    def _hits(self, scored: list[ScoredChunk], k: int, max_per_article: int | None) -> list[Hit]:
+    def _keyword_confidence(self, query: str, dense: dict[int, float]) -> float:
+        """0 when the question is in another language than the text the dense side found
+        (an English question over Chinese text: its keyword matches are stray Latin words in
+        headlines and names, and they outvoted dense), else 1."""
+        if not dense:
+            return 1.0
+        best = max(dense, key=dense.__getitem__)
+        row = self.store.chunk_rows([best]).get(best)
+        if row is None or detect_language(row.text) == detect_language(query):
+            return 1.0
+        return 0.0
+
+    def _hits(self, scored: list[ScoredChunk], k: int, max_per_article: int | None, floor: float | None) -> list[Hit]:
         rows: dict[int, ChunkRow] = self.store.chunk_rows([s.chunk_id for s in scored])
         hits: list[Hit] = []
         per_article: dict[str, int] = {}
@@ -180,7 +206,7 @@ class Retriever:
             if max_per_article is not None and n >= max_per_article:
                 continue
             per_article[row.article_id] = n + 1
-            hits.append(Hit(row.id, row.article_id, row.text, row.start, row.end, s.score, row.citation, s.dense, s.keyword))
+            hits.append(Hit(row.id, row.article_id, row.text, row.start, row.end, s.score, row.citation, s.dense, s.keyword, floor))
             if len(hits) >= k:
                 break
         return hits

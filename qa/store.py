@@ -534,11 +534,11 @@ class Store:
         with self._lock:
             return self.db.execute("SELECT 1 FROM chunks WHERE vector IS NULL LIMIT 1").fetchone() is not None
 
-    def chunks_missing_vectors(self) -> list[tuple[int, str, str]]:
-        """(chunk id, article title, chunk text) for chunks without a vector."""
+    def chunks_missing_vectors(self) -> list[tuple[int, str, str, str]]:
+        """(chunk id, article title, chunk text, article text) for chunks without a vector."""
         with self._lock:
             return self.db.execute(
-                "SELECT c.id, a.title, c.text FROM chunks c JOIN articles a ON a.rowid = c.article_rowid"
+                "SELECT c.id, a.title, c.text, a.text FROM chunks c JOIN articles a ON a.rowid = c.article_rowid"
                 " WHERE c.vector IS NULL ORDER BY c.id"
             ).fetchall()
 

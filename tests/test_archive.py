@@ -405,6 +405,7 @@ def test_pipeline_fingerprint_is_pinned():
 
     from qa.archive import passage_text
     from qa.chunk import chunk_text
+    from qa.ingest import derive_title
     from qa.pipeline import CHUNKER_VERSION, NORMALIZER_VERSION, PASSAGE_TEXT_VERSION
     from qa.textnorm import segment
 
@@ -414,13 +415,16 @@ def test_pipeline_fingerprint_is_pinned():
     got = {
         "chunker": (CHUNKER_VERSION, hashlib.sha256(repr(chunks).encode()).hexdigest()[:12]),
         "normalizer": (NORMALIZER_VERSION, hashlib.sha256(" ".join(segment(probe)).encode()).hexdigest()[:12]),
-        "passage_text": (PASSAGE_TEXT_VERSION, hashlib.sha256(passage_text("标题", "正文").encode()).hexdigest()[:12]),
+        "passage_text": (PASSAGE_TEXT_VERSION, hashlib.sha256(repr([
+            passage_text("标题", "正文"),
+            passage_text(derive_title(probe), probe[:40], probe),  # an untitled record's derived title
+        ]).encode()).hexdigest()[:12]),
     }
     assert got == FINGERPRINT
 
 
 # (version, fingerprint of the output at that version): update both together
-FINGERPRINT = {"chunker": (1, "c799ac3bd836"), "normalizer": (1, "ad1415b960a4"), "passage_text": (1, "7f31287e6d43")}
+FINGERPRINT = {"chunker": (1, "c799ac3bd836"), "normalizer": (1, "ad1415b960a4"), "passage_text": (2, "a53ac29acbfb")}
 
 
 def test_too_long_article_is_refused_by_name_and_the_rest_goes_in(news):
