@@ -18,7 +18,6 @@ from typing import Literal
 
 import numpy as np
 
-from .errors import EmptyQueryError
 from .language import detect_language
 from .records import Hit, SearchMode
 from .store import ChunkRow, Filters, Store
