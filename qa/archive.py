@@ -430,7 +430,13 @@ class Archive:
             return Answer(question=question, passages=(), found=False, message=str(e))
         terms = query_terms(question)
         df = self.store.document_frequencies(terms)
-        return build_answer(question, hits, df, self.store.counts()["chunks"], self.abstain, k)
+        scorer = self._sentence_cosines if mode != "keyword" else None  # keyword mode stays model-free
+        return build_answer(question, hits, df, self.store.counts()["chunks"], self.abstain, k, scorer=scorer)
+
+    def _sentence_cosines(self, question: str, title: str, sentences: Sequence[str]) -> list[float]:
+        """Cosine of each sentence (under its headline) to the question, for highlighting."""
+        vecs = self.encoder.encode_passages([passage_text(title, s) for s in sentences])
+        return (vecs @ self._encode_query(question).ravel()).tolist()
 
     def get(self, article_id: str) -> Article:
         """The whole stored article. Raises `NotFoundError` if there is none."""
