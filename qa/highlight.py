@@ -49,6 +49,7 @@ class HighlightParams:
     dense_weight: float = 0.8
     dense_scale: float = 0.1  # cosine gap below the passage's best sentence that counts 0; 0: min-max
     bigram_weight: float = 0.15
+    dense_candidates: int = 4  # only the lexically best few sentences are embedded (latency)
     next_sentence: float = 0.0  # share of the previous sentence's score added ("the one after the match"): measured, off
 
 
@@ -100,12 +101,15 @@ def score_sentences(
     kind: AnswerType | None = None,
     cosines: Sequence[float] | None = None,
     params: HighlightParams = HighlightParams(),
+    all_spans: Sequence[tuple[int, int]] | None = None,
 ) -> list[float]:
-    """One score per sentence span of `text`; higher answers `question` better."""
+    """One score per sentence span of `text`; higher answers `question` better. Local term
+    weights count over `all_spans` (default: `spans`), all the passage's sentences."""
     if not spans:
         return []
     norms = [normalize(text[s:e]) for s, e in spans]
-    w = local_weights(norms, title, weights, params.title_factor) if params.local_weighting else weights
+    every = norms if all_spans is None else [normalize(text[s:e]) for s, e in all_spans]
+    w = local_weights(every, title, weights, params.title_factor) if params.local_weighting else weights
     total = sum(w.values())
     qgrams = _bigrams(normalize(question))
     if title and params.local_weighting and params.title_factor < 1:
@@ -131,8 +135,6 @@ def score_sentences(
         if dense is not None:
             score += params.dense_weight * float(dense[i])
         scores.append(score)
-    if params.next_sentence:
-        scores = [sc + (params.next_sentence * scores[i - 1] if i else 0.0) for i, sc in enumerate(scores)]
     return scores
 
 
@@ -152,9 +154,17 @@ def best_sentences(
     spans = sentence_spans(text, params.join_clauses)
     if not spans:
         return ()
-    cosines = None
+    scores = score_sentences(text, question, weights, spans, title=title, kind=kind, params=params)
     if scorer is not None and params.dense_weight and len(spans) > 1:
-        cosines = scorer(question, title, [text[s:e] for s, e in spans])
-    scores = score_sentences(text, question, weights, spans, title=title, kind=kind, cosines=cosines, params=params)
+        # embed the lexically best few only; the others keep their lexical score and no dense credit
+        top = sorted(range(len(spans)), key=lambda i: (-scores[i], i))[: max(params.dense_candidates, 2)]
+        top.sort()
+        cos = scorer(question, title, [text[spans[i][0] : spans[i][1]] for i in top])
+        sub = score_sentences(text, question, weights, [spans[i] for i in top], title=title, kind=kind,
+                              cosines=cos, params=params, all_spans=spans)
+        for j, i in enumerate(top):
+            scores[i] = sub[j]
+    if params.next_sentence:  # credit the sentence right after a good match
+        scores = [sc + (params.next_sentence * scores[i - 1] if i else 0.0) for i, sc in enumerate(scores)]
     order = sorted(range(len(spans)), key=lambda i: (-scores[i], i))
     return tuple(sorted(spans[i] for i in order[:n]))
