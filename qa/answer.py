@@ -1,10 +1,11 @@
-"""From hits to an answer: pick the sentence that answers, decide whether anything does.
+"""From hits to an answer: decide whether anything answers, which passages are worth
+showing, which sentence answers, and the short answer inside it.
 
-Highlighting is lexical: each sentence of a passage is scored by the IDF-weighted share
-of the question's terms it contains (after the same normalisation as the keyword index),
-plus a small bonus for shared character bigrams (a tie-breaker), which catches words jieba cut
-differently. It is cheap enough to run on every passage and, unlike a second embedding
-pass, points at the words the reader asked about.
+Highlighting is in `qa.highlight` (lexical with topic terms discounted, answer type, and the
+embedding model on the best passage's sentences); short answers in `qa.short_answer`.
+
+Sources: a passage is shown only when its score is close to the best one's (`SourceCut`);
+weaker ones go to `Answer.related`. Each shown passage carries a relevance cue.
 
 Abstention: retrieval always returns *something*, so `ask` decides whether the best
 passage really relates to the question from two absolute signals: the dense cosine of
@@ -19,10 +20,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
-from .chunk import split_sentences
+from .highlight import HighlightParams, SentenceScorer
+from .highlight import best_sentences as highlight_spans
 from .language import detect_language
-from .records import Answer, Hit, Language, Passage
+from .records import Answer, Hit, Language, Passage, Relevance
+from .short_answer import expected_type, pick_short_answer
 from .textnorm import normalize, query_terms
 
 # The reply's own words, in the question's language (one table, so a view never mixes them).
@@ -64,11 +68,6 @@ class AbstainParams:
     cross_lingual_margin_weight: float = 2.0
 
 
-def _bigrams(s: str) -> set[str]:
-    s = "".join(ch for ch in s if ch.isalnum())
-    return {s[i : i + 2] for i in range(len(s) - 1)}
-
-
 def idf_weights(terms: Sequence[str], doc_freq: dict[str, int], n_docs: int) -> dict[str, float]:
     """BM25-style IDF, floored at a small positive value."""
     return {t: max(0.05, math.log((n_docs - doc_freq.get(t, 0) + 0.5) / (doc_freq.get(t, 0) + 0.5) + 1)) for t in terms}
@@ -86,23 +85,9 @@ def coverage(text: str, weights: dict[str, float]) -> float:
     return sum(weights[t] for t in longest) / total
 
 
-def best_sentences(text: str, question: str, weights: dict[str, float], n: int = 1) -> tuple[tuple[int, int], ...]:
-    """Spans of the `n` sentences of `text` that best answer `question`."""
-    spans = split_sentences(text, max_chars=400)
-    if not spans:
-        return ()
-    qgrams = _bigrams(normalize(question))
-    scored = []
-    for idx, (s, e) in enumerate(spans):
-        sent = text[s:e]
-        cov = coverage(sent, weights)
-        grams = _bigrams(normalize(sent))
-        overlap = len(qgrams & grams) / len(qgrams) if qgrams else 0.0
-        # sentences that are only a headline or a credit line answer nothing
-        short_penalty = 0.5 if len(sent) < 8 else 0.0
-        scored.append((cov + 0.15 * overlap - short_penalty, -idx, (s, e)))
-    scored.sort(reverse=True)
-    return tuple(sorted(span for _, _, span in scored[:n]))
+def best_sentences(text: str, question: str, weights: dict[str, float], n: int = 1, **kw: Any) -> tuple[tuple[int, int], ...]:
+    """Spans of the `n` sentences of `text` that best answer `question` (see `qa.highlight`)."""
+    return highlight_spans(text, question, weights, n, **kw)
 
 
 def decide_found(
@@ -140,6 +125,37 @@ def merge_overlapping(hits: Sequence[Hit]) -> list[Hit]:
     return kept
 
 
+@dataclass(frozen=True)
+class SourceCut:
+    """Which passages are shown as sources. A passage's closeness to the best one is its
+    fused score over the best's (hybrid, keyword); with dense scores alone, 1 minus the
+    cosine gap over `dense_gap_scale` (a gap of 0.03 is 0.75). Shown: closeness >=
+    `min_shown` ("high" from `min_high`, else "medium"); the rest are "possibly related".
+
+    Set on the score distributions of CMRC 2018 trial and DRCD dev (hybrid, top 5): 0.75
+    keeps the gold article in 99.6% / 99.4% of questions (all five: 99.6% / 99.7%) while
+    92% / 67% of the shown passages come from it (all five: 22% / 21%).
+    """
+
+    min_shown: float = 0.75
+    min_high: float = 0.9
+    dense_gap_scale: float = 0.12
+
+
+def closeness(hit: Hit, best: Hit, cut: SourceCut) -> float:
+    """How close `hit` is to `best`, 1.0 for the best itself (see `SourceCut`)."""
+    if hit.keyword_score is None and hit.dense_score is not None and best.dense_score is not None:
+        return 1.0 - (best.dense_score - hit.dense_score) / cut.dense_gap_scale
+    return hit.score / best.score if best.score > 0 else 1.0
+
+
+def _passage(h: Hit, question: str, weights: dict[str, float], relevance: Relevance, **kw: Any) -> Passage:
+    spans = best_sentences(h.text, question, weights, title=h.citation.title, **kw)
+    return Passage(text=h.text, score=h.score, citation=h.citation,
+                   highlight=h.text[spans[0][0] : spans[0][1]] if spans else "", highlights=spans,
+                   start=h.start, end=h.end, chunk_id=h.chunk_id, relevance=relevance)
+
+
 def build_answer(
     question: str,
     hits: Sequence[Hit],
@@ -147,27 +163,41 @@ def build_answer(
     n_docs: int,
     params: AbstainParams | None = None,
     k: int | None = None,
+    *,
+    scorer: SentenceScorer | None = None,
+    highlight: HighlightParams | None = None,
+    cut: SourceCut | None = None,
 ) -> Answer:
-    """Turn ranked hits into an `Answer` with highlights, or a clear 'not found'.
-    Overlapping hits of one article are merged first; then at most `k` passages are kept."""
+    """Turn ranked hits into an `Answer`, or a clear 'not found'.
+
+    Overlapping hits of one article are merged first; of the first `k` passages, those
+    close to the best are shown (`passages`), the others are `related`. The best passage's
+    sentences are also scored by `scorer` (the embedding model) when given; the short
+    answer is looked for in its highlighted sentence only.
+    """
     params = params or AbstainParams()
+    highlight = highlight or HighlightParams()
+    cut = cut or SourceCut()
     weights = idf_weights(query_terms(question), doc_freq, max(n_docs, 1))
+    language = detect_language(question)
     found, conf = decide_found(hits[0] if hits else None, weights, params)
     if not found:
-        return Answer(question=question, passages=(), found=False, message=NOT_FOUND_MESSAGES[detect_language(question)], confidence=conf)
-    passages = []
-    for h in merge_overlapping(hits)[:k]:
-        spans = best_sentences(h.text, question, weights)
-        passages.append(
-            Passage(
-                text=h.text,
-                score=h.score,
-                citation=h.citation,
-                highlight=h.text[spans[0][0] : spans[0][1]] if spans else "",
-                highlights=spans,
-                start=h.start,
-                end=h.end,
-                chunk_id=h.chunk_id,
-            )
-        )
-    return Answer(question=question, passages=tuple(passages), found=True, confidence=conf)
+        return Answer(question=question, passages=(), found=False, message=NOT_FOUND_MESSAGES[language],
+                      confidence=conf, language=language)
+    kind = expected_type(question)
+    merged = merge_overlapping(hits)[:k]
+    shown: list[Passage] = []
+    related: list[Passage] = []
+    for i, h in enumerate(merged):
+        c = closeness(h, merged[0], cut)
+        if i == 0 or c >= cut.min_shown:
+            rel: Relevance = "high" if i == 0 or c >= cut.min_high else "medium"
+            shown.append(_passage(h, question, weights, rel, kind=kind, params=highlight,
+                                  scorer=scorer if i == 0 else None))
+        else:
+            related.append(_passage(h, question, weights, "low", kind=kind, params=highlight))
+    best = shown[0].highlight
+    span = pick_short_answer(best, question, kind, list(weights))
+    return Answer(question=question, passages=tuple(shown), found=True, confidence=conf,
+                  short_answer=best[span[0] : span[1]] if span else None, short_answer_span=span,
+                  answer_type=kind, related=tuple(related), language=language)

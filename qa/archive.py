@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,6 @@ from .chunk import chunk_text
 from .crashpoints import crash_point
 from .errors import ArchiveClosedError, ArchiveCorruptError, BadQueryError, ModelMismatchError, PipelineMismatchError
 from .ingest import InputFormat, check_records, derive_title, read_inputs, with_defaults
-from .language import detect_language
 from .locking import file_lock
 from .pipeline import describe_change, pipeline_id, pipeline_spec
 from .records import Answer, Article, ArticleRecord, Hit, IngestFailure, IngestReport, SearchMode
@@ -738,8 +737,13 @@ class Archive:
             return Answer(question=question, passages=(), found=False, message=str(e))
         terms = query_terms(question)
         df = self.store.document_frequencies(terms)
-        answer = build_answer(question, hits, df, self.store.counts()["chunks"], self.abstain, k)
-        return replace(answer, language=detect_language(question))
+        scorer = self._sentence_cosines if mode != "keyword" else None  # keyword mode stays model-free
+        return build_answer(question, hits, df, self.store.counts()["chunks"], self.abstain, k, scorer=scorer)
+
+    def _sentence_cosines(self, question: str, title: str, sentences: Sequence[str]) -> list[float]:
+        """Cosine of each sentence (under its headline) to the question, for highlighting."""
+        vecs = self.encoder.encode_passages([passage_text(title, s) for s in sentences])
+        return (vecs @ self._encode_query(question).ravel()).tolist()
 
     def get(self, article_id: str) -> Article:
         """The whole stored article. Raises `NotFoundError` if there is none."""

@@ -14,7 +14,9 @@ work as they are; see `data/questions/README.md`):
 - `id` (default: line number); other fields are ignored.
 
 Per question and mode, `evaluate` runs `Archive.search` once (retrieval metrics: source-
-and answer-recall@k, MRR@10, nDCG@10) and `Archive.ask` once (highlight-hit, abstention).
+and answer-recall@k, MRR@10, nDCG@10) and `Archive.ask` once (highlight-hit, abstention,
+short-answer exact match and character F1, and the sources it shows: the share of them from
+a gold article (shown precision, over answered questions) and whether one is (shown recall)).
 Figures are percentages of questions, with bootstrap 95% confidence intervals; modes are
 compared question by question on reciprocal rank. Plain functions on rank lists, so each
 metric is testable on hand-made input (cf. sentence-transformers'
@@ -31,6 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -221,6 +224,40 @@ def gold_targets(hits: Sequence[Hit], q: Question, field_of: Callable[[Hit], str
     return out
 
 
+# -- short answers (SQuAD-style, on characters) ---------------------------------------------
+def _answer_chars(text: str) -> str:
+    """Characters compared: normalised (width, script, case), punctuation and spaces dropped."""
+    from .textnorm import normalize
+
+    return "".join(ch for ch in normalize(text) if ch.isalnum())
+
+
+def exact_match(prediction: str | None, answers: Sequence[str]) -> float:
+    """1.0 when the prediction equals a gold answer after `_answer_chars`; None scores 0."""
+    if not prediction or not answers:
+        return 0.0
+    p = _answer_chars(prediction)
+    return 1.0 if any(p == _answer_chars(a) for a in answers) else 0.0
+
+
+def char_f1(prediction: str | None, answers: Sequence[str]) -> float:
+    """Best character-level F1 against the gold answers (CMRC 2018's metric uses characters
+    too: Chinese has no word boundaries to count on); None scores 0."""
+    if not prediction or not answers:
+        return 0.0
+    from collections import Counter
+
+    p = Counter(_answer_chars(prediction))
+    best = 0.0
+    for a in answers:
+        g = Counter(_answer_chars(a))
+        common = sum((p & g).values())
+        if common:
+            prec, rec = common / sum(p.values()), common / sum(g.values())
+            best = max(best, 2 * prec * rec / (prec + rec))
+    return best
+
+
 # -- metrics on rank lists -----------------------------------------------------------------
 def first_rank(targets: Sequence[str | None]) -> int | None:
     """1-based rank of the first relevant position, or None."""
@@ -348,6 +385,11 @@ class QuestionResult:
     latency_ms: float  # search, including query encoding for dense/hybrid
     highlight: str  # highlighted sentence of the best passage ('' when abstained)
     hits: tuple[HitSummary, ...]
+    short_answer: str | None = None
+    short_em: float = 0.0
+    short_f1: float = 0.0
+    n_shown: int = 0  # passages shown as sources (Answer.passages)
+    n_shown_gold: int = 0  # of which from a gold article
 
 
 def evaluate_question(
@@ -373,6 +415,8 @@ def evaluate_question(
     targets = gold_targets(hits, q, field_of)
     has_ans = [matcher.contains(h.text, q.answers) for h in hits]
     hl_rank = next((i for i, p in enumerate(answer.passages, 1) if matcher.contains(p.highlight, q.answers)), None)
+    shown = gold_targets([SimpleNamespace(article_id=p.citation.article_id, citation=p.citation)
+                          for p in answer.passages], q, field_of)  # type: ignore[misc]
     summaries = tuple(
         HitSummary(i, h.article_id, h.citation.title, round(h.score, 4), h.text[:SNIPPET_CHARS].replace("\n", " "),
                    targets[i - 1] is not None, has_ans[i - 1])
@@ -381,7 +425,9 @@ def evaluate_question(
     return QuestionResult(
         q.id, mode, first_rank(targets), next((i for i, a in enumerate(has_ans, 1) if a), None), hl_rank,
         ndcg_at_k(targets, q.n_gold, 10), answer.found, float(answer.confidence), round(latency, 2),
-        answer.best.highlight if answer.best else "", summaries,
+        answer.best.highlight if answer.best else "", summaries, answer.short_answer,
+        exact_match(answer.short_answer, q.answers), round(char_f1(answer.short_answer, q.answers), 4),
+        len(answer.passages), sum(t is not None for t in shown),
     )
 
 
@@ -440,6 +486,13 @@ def per_question_columns(results: Sequence[QuestionResult], ks: Sequence[int]) -
     cols["highlight_hit"] = hit_at(hl, 1)
     if max(ks) > 1:
         cols[f"highlight_hit@{max(ks)}"] = hit_at(hl, max(ks))
+    cols["shown_recall"] = np.array([1.0 if r.n_shown_gold else 0.0 for r in results])
+    # share of shown passages from a gold article, per answered question (NaN: abstained)
+    cols["shown_precision"] = np.array([r.n_shown_gold / r.n_shown if r.n_shown else np.nan for r in results])
+    cols["shown_count"] = np.array([r.n_shown / 100.0 for r in results])  # /100: the report shows percent, this is a count
+    cols["short_answered"] = np.array([1.0 if r.short_answer else 0.0 for r in results])
+    cols["short_em"] = np.array([r.short_em for r in results])
+    cols["short_f1"] = np.array([r.short_f1 for r in results])
     cols["abstention"] = np.array([0.0 if r.found else 1.0 for r in results])
     return cols
 
@@ -447,11 +500,17 @@ def per_question_columns(results: Sequence[QuestionResult], ks: Sequence[int]) -
 def summarize_mode(mode: str, results: Sequence[QuestionResult], ks: Sequence[int], seed: int = 0) -> ModeSummary:
     """Means (percent) with bootstrap CIs, plus latency percentiles."""
     cols = per_question_columns(results, ks)
-    names = list(cols)
-    mat = np.column_stack([cols[n] for n in names]) if results else np.zeros((0, len(names)))
-    cis = bootstrap_cis(mat, seed=seed)
-    metrics = {n: round(100.0 * float(mat[:, i].mean()), 2) if len(mat) else 0.0 for i, n in enumerate(names)}
-    ci95 = {n: (round(100.0 * lo, 2), round(100.0 * hi, 2)) for n, (lo, hi) in zip(names, cis)}
+    full = [n for n in cols if not np.isnan(cols[n]).any()]
+    mat = np.column_stack([cols[n] for n in full]) if results else np.zeros((0, len(full)))
+    cis = dict(zip(full, bootstrap_cis(mat, seed=seed)))
+    metrics = {n: round(100.0 * float(mat[:, i].mean()), 2) if len(mat) else 0.0 for i, n in enumerate(full)}
+    for n in cols:  # a column defined on some questions only (NaN elsewhere): over those
+        if n not in full:
+            v = cols[n][~np.isnan(cols[n])]
+            metrics[n] = round(100.0 * float(v.mean()), 2) if len(v) else 0.0
+            cis[n] = bootstrap_ci(v, seed=seed) if len(v) else (0.0, 0.0)
+    metrics = {n: metrics[n] for n in cols}
+    ci95 = {n: (round(100.0 * cis[n][0], 2), round(100.0 * cis[n][1], 2)) for n in cols}
     lat = [r.latency_ms for r in results]
     metrics["latency_p50_ms"] = round(percentile(lat, 50), 1)
     metrics["latency_p95_ms"] = round(percentile(lat, 95), 1)

@@ -24,14 +24,17 @@ ROOT = Path(__file__).resolve().parent.parent
 COLORS = {"hybrid": "#1b6ac9", "dense": "#d9480f", "keyword": "#2b8a3e"}
 FALLBACK_COLORS = ("#862e9c", "#e67700", "#0b7285", "#5c940d")
 DASHES = ("none", "6 3", "2 3", "8 3 2 3")
-LOWER_IS_BETTER = ("abstention", "latency_p50_ms", "latency_p95_ms")
+LOWER_IS_BETTER = ("abstention", "latency_p50_ms", "latency_p95_ms", "shown_count")
 
 
 def metric_label(name: str) -> str:
     """Column names people read: `src_recall@3` -> `source-recall@3`."""
     return (name.replace("src_recall", "source-recall").replace("ans_recall", "answer-recall")
             .replace("mrr", "MRR").replace("ndcg", "nDCG").replace("highlight_hit", "highlight-hit")
-            .replace("latency_p50_ms", "latency p50 (ms)").replace("latency_p95_ms", "latency p95 (ms)"))
+            .replace("latency_p50_ms", "latency p50 (ms)").replace("latency_p95_ms", "latency p95 (ms)")
+            .replace("shown_recall", "shown-source recall").replace("shown_precision", "shown-source precision")
+            .replace("shown_count", "sources shown (mean)").replace("short_answered", "short answer given")
+            .replace("short_em", "short-answer EM").replace("short_f1", "short-answer F1"))
 
 
 def git_commit(root: Path = ROOT) -> str | None:
@@ -125,14 +128,16 @@ def write_outputs(run: EvalRun, meta: dict[str, Any], out: str | Path) -> dict[s
     with open(paths["csv"], "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["id", "mode", "question", "answers", "gold", "src_rank", "ans_rank", "highlight_rank", "ndcg10",
-                    "found", "confidence", "latency_ms", "top1_article", "top1_title", "highlight"])
+                    "found", "confidence", "latency_ms", "top1_article", "top1_title", "highlight", "short_answer",
+                    "short_em", "short_f1", "n_shown", "n_shown_gold"])
         for i, q in enumerate(run.questions):
             for m in run.modes:
                 r = run.results[m][i]
                 top = r.hits[0] if r.hits else None
                 w.writerow([q.id, m, q.question, " | ".join(q.answers), " | ".join(sorted(q.gold) + list(q.gold_titles)),
                             r.src_rank or "", r.ans_rank or "", r.highlight_rank or "", round(r.ndcg10, 4), int(r.found),
-                            r.confidence, r.latency_ms, top.article_id if top else "", top.title if top else "", r.highlight])
+                            r.confidence, r.latency_ms, top.article_id if top else "", top.title if top else "", r.highlight,
+                            r.short_answer or "", r.short_em, r.short_f1, r.n_shown, r.n_shown_gold])
     paths["html"].write_text(render_html(report), encoding="utf-8")
     return paths
 

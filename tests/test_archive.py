@@ -41,14 +41,15 @@ def test_ask_finds_the_tax_figure_with_citation_and_highlight(small):
 
 def test_ask_cites_each_stretch_of_an_article_once(small):
     """Chunks overlap by a sentence; overlapping hits of one article become one passage,
-    and ask still returns k passages when there are enough."""
+    and ask still returns k passages (shown and possibly related) when there are enough."""
     hits = small.search("周庄镇2021年累计完成税收多少？", k=6)
     assert any(a.article_id == b.article_id and a.start < b.end and b.start < a.end
                for i, a in enumerate(hits) for b in hits[i + 1 :]), "the case this test is about"
     ans = small.ask("周庄镇2021年累计完成税收多少？", k=3)
-    assert len(ans.passages) == 3
-    for i, a in enumerate(ans.passages):
-        for b in ans.passages[i + 1 :]:
+    every = ans.passages + ans.related
+    assert len(every) == 3
+    for i, a in enumerate(every):
+        for b in every[i + 1 :]:
             if a.citation.article_id == b.citation.article_id:
                 assert a.end < b.start or b.end < a.start, "overlapping passages of one article"
         assert small.get(a.citation.article_id).text[a.start : a.end] == a.text

@@ -14,7 +14,11 @@ import pytest
 from qa.eval import (
     AnswerMatcher,
     Question,
+    QuestionResult,
     bootstrap_ci,
+    char_f1,
+    exact_match,
+    summarize_mode,
     evaluate,
     gold_targets,
     hit_at,
@@ -43,6 +47,32 @@ def hit(article_id: str, title: str = "", text: str = "") -> Hit:
 
 
 # -- metrics on hand-made rank lists ---------------------------------------------------------
+def test_short_answer_exact_match_and_char_f1():
+    assert exact_match("1334万元", ["1334万元"]) == 1.0
+    assert exact_match("1334 萬元。", ["1334万元"]) == 1.0  # width, script, punctuation folded
+    assert exact_match("1334", ["1334万元"]) == 0.0 and exact_match(None, ["1334万元"]) == 0.0
+    # "1334" vs "1334万元": precision 4/4, recall 4/6 -> F1 0.8; best over the gold answers
+    assert math.isclose(char_f1("1334", ["1334万元"]), 0.8)
+    assert math.isclose(char_f1("1334", ["别的", "1334万元"]), 0.8)
+    assert char_f1(None, ["1334万元"]) == 0.0 and char_f1("", ["x"]) == 0.0
+
+
+def _result(n_shown: int, n_gold: int, found: bool = True, short: str | None = None, em: float = 0.0,
+            f1: float = 0.0) -> QuestionResult:
+    return QuestionResult("q", "hybrid", 1, 1, 1, 1.0, found, 1.0, 1.0, "", (), short, em, f1, n_shown, n_gold)
+
+
+def test_shown_source_precision_recall_and_short_answer_columns():
+    # 3 answered questions (shown 2 with 1 gold, 1 with 1 gold, 3 with 0 gold) and one abstention
+    results = [_result(2, 1, short="1334万元", em=1.0, f1=1.0), _result(1, 1, short="19", f1=0.5),
+               _result(3, 0), _result(0, 0, found=False)]
+    m = summarize_mode("hybrid", results, (1,)).metrics
+    assert math.isclose(m["shown_precision"], round(100 * (0.5 + 1 + 0) / 3, 2))  # over the answered only
+    assert m["shown_recall"] == 50.0  # 2 of 4 questions have a gold source among the shown
+    assert m["shown_count"] == 1.5  # mean passages shown, abstention counts 0
+    assert m["short_answered"] == 50.0 and m["short_em"] == 25.0 and m["short_f1"] == 37.5
+
+
 def test_ndcg_counts_each_gold_article_once():
     assert ndcg_at_k(["id:a"], 1) == 1.0
     assert ndcg_at_k([None, "id:a"], 1) == pytest.approx(1 / math.log2(3))
@@ -230,7 +260,8 @@ def test_cli_writes_report_questions_csv_and_html(cmrc_run):
     for mode in report["modes"]:
         m = report["metrics"][mode]
         for key in ("src_recall@1", "src_recall@10", "ans_recall@5", "mrr@10", "ndcg@10", "highlight_hit",
-                    "abstention", "latency_p50_ms", "latency_p95_ms"):
+                    "shown_precision", "shown_recall", "short_em", "short_f1", "abstention", "latency_p50_ms",
+                    "latency_p95_ms"):
             assert key in m
         # the CI is the bootstrap CI of this mode's per-question hits, in percent
         ranks = [int(r["src_rank"]) if r["src_rank"] else None for r in csv_rows if r["mode"] == mode]

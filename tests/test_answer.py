@@ -1,0 +1,99 @@
+"""The answer stage: the sentence that answers, the short answer inside it, and which
+passages are shown as sources. Real model, real sample archive."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer import SourceCut, build_answer, closeness
+from qa.highlight import sentence_spans
+from qa.records import Citation, Hit
+from qa.short_answer import expected_type, pick_short_answer, typed_spans
+from qa.textnorm import query_terms
+
+TAX_SENTENCE = "2021年,周庄镇顺利完成各项经济指标,工业增加值同比增加20.2%,固定资产投资同比上升7.8%;累计完成税收1334万元,占任务数885万元的150.7%。"
+
+
+@pytest.mark.parametrize("question", ["周庄镇2021年完成税收多少？", "周庄镇2021年累计完成税收多少？"])
+def test_tax_question_highlights_the_1334_sentence_and_gives_the_span(sample_archive_ro, question):
+    ans = sample_archive_ro.ask(question)
+    assert ans.found and ans.answer_type == "number"
+    best = ans.best
+    assert "1334万元" in best.highlight
+    s, e = best.highlights[0]
+    assert best.text[s:e] == best.highlight
+    assert ans.short_answer == "1334万元"
+    a, b = ans.short_answer_span
+    assert best.highlight[a:b] == "1334万元"
+
+
+def test_weak_passages_go_to_related_not_to_sources(sample_archive_ro):
+    ans = sample_archive_ro.ask("周庄镇2021年累计完成税收多少？", k=5)
+    # the sample's presidential press releases share no topic with the question: before the
+    # cut-off they were sources [3]-[5], highlighted like the answer
+    assert ans.related, "weak passages should be listed as possibly related"
+    assert all("總統" not in p.citation.title for p in ans.passages)
+    assert any("總統" in p.citation.title for p in ans.related)
+    assert ans.best.relevance == "high"
+    assert all(p.relevance == "low" for p in ans.related)
+    assert len(ans.passages) + len(ans.related) <= 5
+
+
+def test_short_answers_are_always_spans_of_the_highlight(sample_archive_ro, repo_root):
+    import json
+
+    qs = [json.loads(x) for x in (repo_root / "data" / "questions" / "sample_questions.jsonl").read_text().splitlines()]
+    given = 0
+    for q in qs:
+        ans = sample_archive_ro.ask(q["question"])
+        if ans.short_answer is None:
+            assert ans.short_answer_span is None
+            continue
+        given += 1
+        a, b = ans.short_answer_span
+        assert ans.best.highlight[a:b] == ans.short_answer
+        assert ans.short_answer in ans.best.text
+    assert given >= 3  # numbers and dates of the sample questions
+
+
+def test_answer_type_from_the_question_word():
+    assert expected_type("周庄镇2021年完成税收多少？") == "number"
+    assert expected_type("A-135反弹道导弹系统于哪一年开始运作？") == "date"
+    assert expected_type("《宇宙奇兵》什么时候播出？") == "date"
+    assert expected_type("周庄镇党委书记是谁？") == "person"
+    assert expected_type("西贡商信银行的总部在哪里？") == "place"
+    assert expected_type("该剧由哪家公司制作？") == "organisation"
+    assert expected_type("为什么次磷酸受到严格管制？") is None
+
+
+def test_short_answer_is_the_figure_next_to_the_asked_term_or_nothing():
+    q = "周庄镇2021年完成税收多少？"
+    span = pick_short_answer(TAX_SENTENCE, q, "number", query_terms(q))
+    assert span and TAX_SENTENCE[span[0] : span[1]] == "1334万元"
+    # without the question's terms, four figures compete: no guess
+    assert pick_short_answer(TAX_SENTENCE, q, "number", ()) is None
+    # the year the question already names is not its answer
+    assert all(TAX_SENTENCE[s:e] != "2021年" for s, e in typed_spans(TAX_SENTENCE, "number"))
+    assert pick_short_answer("1995年初整套系统进入警戒状态，开始运作。", "A-135于哪年开始运作？", "date") == (0, 6)
+    assert pick_short_answer("他生于乌拉圭。", "他哪年出生？", "date") is None
+
+
+def test_highlight_sentences_join_clauses_split_at_semicolons():
+    text = "甲乙丙丁；戊己庚辛。第二句在这里。"
+    assert [text[s:e] for s, e in sentence_spans(text)] == ["甲乙丙丁；戊己庚辛。", "第二句在这里。"]
+
+
+def _hit(i: int, article: str, score: float, text: str, title: str = "周庄镇税收") -> Hit:
+    c = Citation(article, title, None, None, None, None, None)
+    return Hit(i, article, text, 0, len(text), score, c, dense_score=0.9, keyword_score=score * 10)
+
+
+def test_relevance_cues_follow_closeness_to_the_best():
+    text = "周庄镇2021年累计完成税收1334万元。"
+    hits = [_hit(1, "a", 1.0, text), _hit(2, "b", 0.95, text), _hit(3, "c", 0.8, text), _hit(4, "d", 0.4, text)]
+    df = {t: 1 for t in query_terms("周庄镇2021年累计完成税收多少？")}
+    ans = build_answer("周庄镇2021年累计完成税收多少？", hits, df, 100, k=5)
+    assert [p.relevance for p in ans.passages] == ["high", "high", "medium"]
+    assert [p.citation.article_id for p in ans.related] == ["d"] and ans.related[0].relevance == "low"
+    cut = SourceCut()
+    assert closeness(hits[3], hits[0], cut) < cut.min_shown <= closeness(hits[2], hits[0], cut)
