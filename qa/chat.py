@@ -278,7 +278,7 @@ def _lead(ans: Answer, lang: str) -> str:
     short = ans.short_answer
     if short and span and best.highlight[span[0] : span[1]] == short:
         sentence = marked(best.highlight, [span], tag="strong")
-        return (f'<p class="qa-lead"><span class="qa-short">{esc(t(lang, "answer"))}<b>{esc(short)}</b></span>'
+        return (f'<p class="qa-lead"><span class="qa-short">{esc(t(lang, "answer"))}<strong>{esc(short)}</strong></span>'
                 f'<span class="qa-sentence"><mark>{sentence}</mark> <sup>[1]</sup></span></p>')
     return (f'<p class="qa-lead"><span class="qa-sentence">{esc(t(lang, "answer"))}'
             f'<mark>{esc(best.highlight)}</mark> <sup>[1]</sup></span></p>')

@@ -44,9 +44,12 @@ def test_a_year_the_numbers_are_about_falls_back_to_all_dates(sample_archive_ro)
     assert turn.dates_dropped and not turn.dates_applied and turn.filters.is_empty()
     assert "1334万元" in turn.answer.best.highlight
     html = render_turn(turn)
-    assert "以下结果不限该日期" in html
-    undated = [p for p in turn.answer.passages if not p.citation.date]
-    assert undated and html.count("此文日期不详") == len(undated)
+    undated = [p for p in (*turn.answer.passages, *turn.answer.related) if not p.citation.date]
+    assert undated and html.count("此文日期不详") == len(undated)  # shown and possibly related
+    if all(not p.citation.date for p in turn.answer.passages):  # nothing shown says it lies outside 2021
+        assert "以下文章的日期不详，未按该日期筛选" in html and "以下结果不限该日期" not in html
+    else:
+        assert "以下结果不限该日期" in html
 
 
 def test_an_undated_article_is_not_called_outside_the_question_s_dates(sample_archive_ro):
@@ -74,7 +77,7 @@ def test_the_short_answer_comes_first_then_its_sentence(zhouzhuang):
                                               short_answer_span=(start, start + len("1334万元")), answer_type="number"))
     html = render_turn(turn)
     lead = re.search(r'<p class="qa-lead">(.*?)</p>', html).group(1)
-    assert lead.index("答：<b>1334万元</b>") < lead.index("<mark>")
+    assert lead.index("答：<strong>1334万元</strong>") < lead.index("<mark>")
     assert "<strong>1334万元</strong>" in lead  # and marked inside the sentence
 
 
@@ -85,7 +88,8 @@ def test_a_short_answer_that_is_not_in_the_sentence_is_not_shown(zhouzhuang):
 
 
 def test_each_source_has_a_relevance_cue_in_words_and_weaker_ones_are_collapsed(zhouzhuang):
-    first, *rest = zhouzhuang.answer.passages
+    first, *rest = (*zhouzhuang.answer.passages, *zhouzhuang.answer.related)
+    assert len(rest) >= 3
     ans = replace(zhouzhuang.answer, passages=(first, replace(rest[0], relevance="medium")),
                   related=tuple(replace(p, relevance="low") for p in rest[1:]))
     html = render_turn(replace(zhouzhuang, answer=ans))
@@ -99,8 +103,10 @@ def test_each_source_has_a_relevance_cue_in_words_and_weaker_ones_are_collapsed(
 
 
 def test_an_english_question_gets_the_chat_s_words_in_english(zhouzhuang):
+    dated = next(p for p in zhouzhuang.answer.related if p.citation.date)  # so the date note is "not within"
     turn = replace(zhouzhuang, question="How much tax did Zhouzhuang collect in 2021?",
-                   answer=replace(zhouzhuang.answer, language="en", related=zhouzhuang.answer.passages[-1:]))
+                   answer=replace(zhouzhuang.answer, language="en", passages=(*zhouzhuang.answer.passages, dated),
+                                  related=(dated,)))
     html = render_turn(turn)
     for word in ("Answer: ", "Searched: ", "Show the whole article", "Hide the article", "highly relevant",
                  "Possibly related (1)", "the date of this article is unknown", "Nothing relevant within 2021"):
