@@ -216,6 +216,14 @@ def test_int8_spec_and_model_id(int8_encoder, fp32):
     assert builtin_model_id("default", device="cpu") == DEFAULT_MODEL_ID
 
 
+def test_int8_tokenises_like_sentence_transformers(int8_encoder, fp32):
+    texts = ["passage: " + t for t in ZH_TEXTS + EN_TEXTS] + ["query: " + QUESTION, "passage: " + ANSWER * 40]
+    st = fp32.model.tokenizer(texts, truncation=True, max_length=512)["input_ids"]
+    ours = [e.ids for e in int8_encoder.model.tokenizer.encode_batch(texts)]
+    assert ours == st
+    assert len(ours[-1]) == 512 and ours[-1][-1] == 2  # truncated like sentence-transformers, </s> kept
+
+
 def test_int8_vectors_close_to_fp32(int8_encoder, fp32):
     texts = ZH_TEXTS + EN_TEXTS + DISTRACTORS
     for fn in ("encode_queries", "encode_passages"):

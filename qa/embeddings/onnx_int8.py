@@ -137,8 +137,20 @@ class OnnxE5:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(path / ONNX_FILE), opts, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(path / TOKENIZER_FILE))
+        self.tokenizer.no_padding()  # padded per batch below, after sorting by length
         self.max_seq_length = 512
         self._dim = int(self.session.get_outputs()[0].shape[-1])
+
+    @property
+    def max_seq_length(self) -> int:
+        return self._max_len
+
+    @max_seq_length.setter
+    def max_seq_length(self, n: int) -> None:
+        """Tokens per text, <s> and </s> included (like sentence-transformers); set once, not
+        per call, so concurrent encodes never reconfigure the shared tokenizer."""
+        self._max_len = int(n)
+        self.tokenizer.enable_truncation(max_length=self._max_len)
 
     def get_embedding_dimension(self) -> int:
         return self._dim
@@ -147,8 +159,6 @@ class OnnxE5:
                show_progress_bar: bool = False, **_: Any) -> np.ndarray:
         """Unit-length float32 embeddings of `prompt + text`, in input order."""
         full = [(prompt or "") + t for t in texts]
-        self.tokenizer.enable_truncation(max_length=self.max_seq_length)
-        self.tokenizer.no_padding()
         encs = self.tokenizer.encode_batch(full)
         order = sorted(range(len(encs)), key=lambda i: -len(encs[i].ids))
         out = np.zeros((len(encs), self._dim), dtype=np.float32)
