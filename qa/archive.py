@@ -308,13 +308,14 @@ class Archive:
         return self._encoder
 
     def _load_encoder(self) -> None:
-        from .embeddings import load_encoder
+        from .embeddings import load_encoder, resolve_spec
 
         with self._lock:
             if self._encoder is not None:
                 return
-            enc = load_encoder(self.model_spec, device=self._device)
             stored_id = self.store.get_meta("model_id")
+            # a bare "default" keeps the built-in backend (fp32/int8) the vectors came from
+            enc = load_encoder(resolve_spec(self.model_spec, stored_id), device=self._device)
             if stored_id and stored_id != enc.model_id and self.store.counts()["vectors"]:
                 raise ModelMismatchError(
                     f"archive {self.path} holds vectors from model {stored_id!r}, not {enc.model_id!r}; "
@@ -617,10 +618,11 @@ class Archive:
         """Re-embed every chunk with `model` (default: the archive's own); returns chunks.
         Resumable: an interrupted run leaves chunks without vectors, embedded (with the new
         model, recorded in the same transaction that cleared the old vectors) on next use."""
-        from .embeddings import load_encoder
+        from .embeddings import load_encoder, resolve_spec
 
         with self._writing():
-            enc = load_encoder(model or self.model_spec, device=self._device)
+            own = resolve_spec(self.model_spec, self.store.get_meta("model_id"))
+            enc = load_encoder(model or own, device=self._device)
             with self._lock:
                 self.store.clear_vectors({"model_id": enc.model_id, "model_spec": model or self.model_spec or "default",
                                           "dim": str(enc.dim)})

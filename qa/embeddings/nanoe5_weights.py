@@ -20,7 +20,7 @@ import shutil
 import struct
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -110,34 +110,49 @@ def materialise_default_model(cache_dir: Path | None = None) -> Path:
     if is_materialised(target):
         return target
 
+    src = weights_file()
+    return materialise_dir(target, is_materialised, lambda out: _build(src, out),
+                           f"default embedding model from {src} (one-off, a few seconds)")
+
+
+def materialise_dir(target: Path, is_done: Callable[[Path], bool], build: Callable[[Path], None],
+                    what: str) -> Path:
+    """Build directory `target` with `build(tmp)` unless `is_done(target)`: atomically.
+
+    `build` fills a temp dir beside the target and writes its completion marker last; the
+    temp dir is then renamed into place. A lock file serialises builders in one cache dir (it
+    only saves CPU); a builder that loses a race anyway discards its copy. Leftovers of
+    crashed builders and half-built targets are removed first.
+    """
+    if is_done(target):
+        return target
+    models = target.parent
     models.mkdir(parents=True, exist_ok=True)
     with _build_lock(models / f".{target.name}.lock"):
-        if is_materialised(target):  # another process finished while we waited
+        if is_done(target):  # another process finished while we waited
             return target
         _clean_stale_temp_dirs(models, target.name)
         if target.exists():  # half-built or old-format leftover: never trust it
             log.warning("discarding incomplete model directory %s", target)
             _remove_dir(target, models)
 
-        src = weights_file()
-        log.info("materialising default embedding model from %s into %s (one-off, a few seconds)",
-                 src, target)
+        log.info("materialising %s into %s", what, target)
         t0 = time.perf_counter()
         tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{target.name}-{os.getpid()}-", dir=models))
         try:
-            _build(src, tmp)
+            build(tmp)
             os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a model dir is ordinary data
             try:
                 os.rename(tmp, target)
             except OSError:
-                if not is_materialised(target):
+                if not is_done(target):
                     raise
                 log.info("another process materialised %s first; discarding ours", target)
                 shutil.rmtree(tmp, ignore_errors=True)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        log.info("default embedding model ready in %.1fs: %s", time.perf_counter() - t0, target)
+        log.info("%s ready in %.1fs", target, time.perf_counter() - t0)
     return target
 
 
@@ -181,12 +196,14 @@ def _clean_stale_temp_dirs(models: Path, name: str) -> None:
         if not entry.is_dir():
             continue
         pid_part = entry.name[len(prefix):].split("-", 1)[0]
+        if not pid_part.isdigit():  # another target's temp dir whose name extends ours
+            continue
         try:
             old = time.time() - entry.stat().st_mtime > _STALE_SECONDS
         except OSError:
             continue
-        dead = pid_part.isdigit() and int(pid_part) != os.getpid() and not _pid_alive(int(pid_part))
-        if dead or old or not pid_part.isdigit():
+        dead = int(pid_part) != os.getpid() and not _pid_alive(int(pid_part))
+        if dead or old:
             log.info("removing stale temp dir %s", entry)
             shutil.rmtree(entry, ignore_errors=True)
 
