@@ -572,16 +572,18 @@ def evaluate(
 def corpus_archive_dir(corpus: str | Path, model: str | None = None, root: str | Path | None = None) -> Path:
     """Where the archive of `corpus` is cached: `<root>/eval-archives/<stem>-<sha12>-p<pipeline>`
     (root: `embeddings.default_cache_dir()`); the pipeline id (chunking and text-processing
-    versions, see `qa.pipeline`) keeps archives chunked by other code apart; a non-default
-    model gets its own directory."""
+    versions, see `qa.pipeline`) keeps archives chunked by other code apart; each model
+    (the built-in one by the backend its spec resolves to, int8 or fp32) gets its own
+    directory, so changing the default backend never reuses the other backend's vectors."""
     from .archive import DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP
-    from .embeddings import DEFAULT_MODEL, default_cache_dir
+    from .embeddings import default_cache_dir
+    from .embeddings.encoder import builtin_model_id
     from .pipeline import pipeline_id, pipeline_spec
 
     corpus = Path(corpus)
     name = f"{corpus.stem}-{file_sha256(corpus)[:12]}-p{pipeline_id(pipeline_spec(DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP))}"
-    if model not in (None, "", "default", DEFAULT_MODEL):
-        name += "-" + "".join(c if c.isalnum() else "_" for c in str(model))[-40:]
+    model_key = builtin_model_id(model) or str(model)
+    name += "-" + "".join(c if c.isalnum() else "_" for c in model_key)[-40:]
     return Path(root or default_cache_dir()) / "eval-archives" / name
 
 

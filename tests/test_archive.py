@@ -396,6 +396,12 @@ def test_content_hash_and_eval_cache_key_include_the_pipeline(tmp_path):
     corpus.write_text('{"id": "x", "text": "正文。"}\n', encoding="utf-8")
     pid = pipeline_id(pipeline_spec(DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP))
     assert pid in corpus_archive_dir(corpus, root=tmp_path).name
+    # the built-in model's two backends never share a cached eval archive
+    from qa.embeddings.encoder import builtin_model_id
+
+    by_spec = {s: corpus_archive_dir(corpus, s, root=tmp_path) for s in (None, "default@fp32", "default@int8")}
+    assert by_spec["default@fp32"] != by_spec["default@int8"]
+    assert by_spec[None] == by_spec["default@int8" if builtin_model_id(None).endswith("int8") else "default@fp32"]
 
 
 def test_pipeline_fingerprint_is_pinned():
