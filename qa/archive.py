@@ -33,6 +33,7 @@ from .chunk import chunk_text
 from .crashpoints import crash_point
 from .errors import ArchiveClosedError, ArchiveCorruptError, BadQueryError, ModelMismatchError, PipelineMismatchError
 from .ingest import InputFormat, check_records, derive_title, read_inputs, with_defaults
+from .language import detect_language
 from .locking import file_lock
 from .pipeline import describe_change, pipeline_id, pipeline_spec
 from .records import Answer, Article, ArticleRecord, Hit, IngestFailure, IngestReport, SearchMode
@@ -736,7 +737,8 @@ class Archive:
             # twice as many hits as passages: overlapping chunks of one article merge into one
             hits = self.search(question, 2 * k, mode, date_from=date_from, date_to=date_to, source=source, page=page)
         except BadQueryError as e:
-            return Answer(question=question, passages=(), found=False, message=str(e))
+            return Answer(question=question, passages=(), found=False, message=str(e),
+                          language=detect_language(question) if isinstance(question, str) else "zh")
         terms = query_terms(question)
         df = self.store.document_frequencies(terms)
         scorer = self._sentence_cosines if mode != "keyword" else None  # keyword mode stays model-free

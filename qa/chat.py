@@ -191,10 +191,9 @@ def render_message(text: str, lang: str = "zh") -> str:
 
 
 def turn_language(turn: Turn) -> str:
-    """The language of the chat's words in this reply: the answer's, else (the field's
-    default is "zh") English for a question written in Latin letters only."""
-    lang = turn.answer.language
-    return lang if lang and lang != "zh" else question_language(turn.question)
+    """The language of the chat's words in this reply: the answer's (every `Answer` from
+    `Archive.ask` carries the question's language)."""
+    return turn.answer.language
 
 
 def _relevance(p: Passage, lang: str) -> str:

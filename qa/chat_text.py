@@ -8,12 +8,12 @@ so a missing translation fails in CI, not in front of a reader.
 
 from __future__ import annotations
 
-import re
 from calendar import monthrange
 from datetime import date, datetime
 from typing import Literal
 
 from .dates import DateRange, parse_iso
+from .language import detect_language
 
 Lang = Literal["zh", "en"]
 
@@ -74,8 +74,6 @@ TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -86,10 +84,10 @@ def t(lang: str, key: str, **values: object) -> str:
 
 
 def question_language(question: str) -> Lang:
-    """"en" for a question written in Latin letters without Chinese characters, else "zh".
-    Only for replies built before the archive answered (an empty archive, a bad filter);
-    an `Answer` carries its own `language`."""
-    return "en" if _LATIN_WORD.search(question or "") and not _CJK.search(question or "") else "zh"
+    """The question's language (`qa.language.detect_language`, the rule `Archive.ask` uses
+    for `Answer.language`), for replies built before the archive answered (an empty archive,
+    a bad filter), so a view never mixes the two."""
+    return detect_language(question or "")
 
 
 def human_date(iso: str | None, lang: str) -> str:

@@ -32,6 +32,7 @@ from functools import lru_cache
 from typing import Any
 
 from .dates import dates_in_question
+from .language import detect_language
 from .textnorm import STOPWORDS, to_simplified
 
 __all__ = ["Subject", "is_followup", "rewrite_followup", "subject_of"]
@@ -204,8 +205,7 @@ def _turn_text(turn: str | Mapping[str, Any]) -> str | None:
 
 
 def _reason(q: str, key: str, **values: str) -> str:
-    english = bool(re.search(r"[A-Za-z]{2}", q)) and not re.search(r"[\u4e00-\u9fff]", q)
-    table = REASONS["en" if english else "zh"]
+    table = REASONS[detect_language(q)]  # the rule Answer.language uses: a reply never mixes
     if "what" in values:
         values["what"] = table[values["what"]]
     return table[key].format(**values)
@@ -261,7 +261,7 @@ def rewrite_followup(question: str, history: Sequence[str | Mapping[str, Any]]) 
     else:
         query = f"{names} {rest}".strip() if rest else names
     what = "entities" if subject.from_entities else "keywords"
-    sep = REASONS["zh"]["sep"] if re.search(r"[\u4e00-\u9fff]", q) else REASONS["en"]["sep"]
+    sep = REASONS[detect_language(q)]["sep"]
     if pronoun:
         return query, _reason(q, "pronoun", p=pronoun, what=what, x=sep.join(missing))
     return query, _reason(q, "missing", what=what, x=sep.join(missing))
