@@ -180,7 +180,7 @@ def build_answer(
     cut = cut or SourceCut()
     weights = idf_weights(query_terms(question), doc_freq, max(n_docs, 1))
     language = detect_language(question)
-    found, conf = decide_found(hits[0] if hits else None, weights, params)
+    found, conf = decide_found(hits[0] if hits else None, weights, params, language)  # the rule retrieval used
     if not found:
         return Answer(question=question, passages=(), found=False, message=NOT_FOUND_MESSAGES[language],
                       confidence=conf, language=language)

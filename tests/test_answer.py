@@ -97,3 +97,16 @@ def test_relevance_cues_follow_closeness_to_the_best():
     assert [p.citation.article_id for p in ans.related] == ["d"] and ans.related[0].relevance == "low"
     cut = SourceCut()
     assert closeness(hits[3], hits[0], cut) < cut.min_shown <= closeness(hits[2], hits[0], cut)
+
+
+def test_abstention_judges_a_mixed_question_by_the_question_s_language():
+    """"How many people live in 周庄镇?" is English (retrieval drops the keyword side for
+    it): abstention must use the cross-language rule too, not re-guess from its terms,
+    whose only Chinese word makes them look Chinese."""
+    q = "How many people live in 周庄镇?"
+    cit = Citation("a1", "周庄镇基本情况", "2022-03-15", "03", None, "焦作日报", None)
+    text = "周庄镇位于修武县东部，辖22个行政村，总人口约4.2万人。"
+    # a clear cross-language match: the best cosine stands well above the query's 50th best
+    hit = Hit(1, "a1", text, 0, len(text), 0.9, cit, dense_score=0.84, keyword_score=None, dense_floor=0.78)
+    ans = build_answer(q, [hit], {t: 1 for t in query_terms(q)}, 100)
+    assert ans.language == "en" and ans.found, ans.confidence
