@@ -89,9 +89,16 @@ def passage_text(title: str, chunk: str, article_text: str = "") -> str:
     `qa.ingest.derive_title`) is left out: it is no headline, it would count the opening
     twice in the first chunk and prepend an arbitrary sentence to the others (measured on
     untitled news: README, "Retrieval quality")."""
-    if not title or (article_text and title == derive_title(article_text)):
-        return chunk
-    return f"{title}\n{chunk}"
+    if article_text:
+        title = indexed_title(title, article_text)
+    return f"{title}\n{chunk}" if title else chunk
+
+
+def indexed_title(title: str, article_text: str) -> str:
+    """The title `passage_text` puts before each chunk: "" when it is only the article's own
+    opening (derived for untitled text). Decide it once per article: `derive_title` reads
+    the whole text."""
+    return "" if title == derive_title(article_text) else title
 
 
 def content_hash(rec: ArticleRecord, pipeline: str) -> str:
@@ -520,7 +527,8 @@ class Archive:
             for r in todo:
                 chunks = chunk_text(r.text, chunk_chars, overlap)
                 spans = [(c.ordinal, c.start, c.end) for c in chunks]
-                texts = [passage_text(r.title, c.text, r.text) for c in chunks]
+                title = indexed_title(r.title, r.text)  # once per article, not per chunk
+                texts = [passage_text(title, c.text) for c in chunks]
                 reuse = self._reusable_vectors(r.id) if r.id in stored else {}
                 for i in range(0, max(len(chunks), 1), batch_chunks):
                     part = _Part(r, hashes[r.id], spans[i : i + batch_chunks], texts[i : i + batch_chunks],
@@ -548,8 +556,12 @@ class Archive:
     def _reusable_vectors(self, article_id: str) -> dict[str, np.ndarray]:
         """Stored vectors of an article's current chunks, by passage text: a new version of
         the article (or a re-chunked one) embeds only the chunks whose text changed."""
-        return {passage_text(title, text): np.frombuffer(vec, dtype=np.float32)
-                for title, text, vec in self.store.chunk_vectors_of(article_id)}
+        title, text, pipeline, rows = self.store.chunk_vectors_of(article_id)
+        if pipeline == pipeline_id(self.pipeline):
+            title = indexed_title(title, text)  # keyed by the texts these vectors were embedded from
+        # else keyed as passage-text version 1 built them (title first): at worst a vector
+        # is embedded again, never reused under a text it was not embedded from
+        return {passage_text(title, chunk): np.frombuffer(vec, dtype=np.float32) for chunk, vec in rows}
 
     def _write_batch(self, parts: list[_Part], pid: str, report: IngestReport) -> int:
         """Embed (what cannot be reused), segment and commit `parts` in one transaction;

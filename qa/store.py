@@ -549,14 +549,18 @@ class Store:
                 "SELECT c.id, a.title, c.text FROM chunks c JOIN articles a ON a.rowid = c.article_rowid ORDER BY c.id"
             ).fetchall()
 
-    def chunk_vectors_of(self, article_id: str) -> list[tuple[str, str, bytes]]:
-        """(article title, chunk text, vector bytes) of a stored article's embedded chunks:
-        what a new version of it can reuse instead of embedding again."""
+    def chunk_vectors_of(self, article_id: str) -> tuple[str, str, str | None, list[tuple[str, bytes]]]:
+        """(article title, article text, its pipeline id, [(chunk text, vector bytes)]) of a
+        stored article's embedded chunks: what a new version of it can reuse instead of
+        embedding again (the pipeline says how those vectors' passage texts were built)."""
         with self._lock:
-            return self.db.execute(
-                "SELECT a.title, c.text, c.vector FROM chunks c JOIN articles a ON a.rowid = c.article_rowid"
-                " WHERE a.id = ? AND c.vector IS NOT NULL", (article_id,)
-            ).fetchall()
+            head = self.db.execute("SELECT rowid, title, text, pipeline FROM articles WHERE id = ?",
+                                   (article_id,)).fetchone()
+            if head is None:
+                return "", "", None, []
+            rows = self.db.execute("SELECT text, vector FROM chunks WHERE article_rowid = ? AND vector IS NOT NULL",
+                                   (head[0],)).fetchall()
+        return head[1], head[2], head[3], rows
 
     def pipeline_counts(self) -> dict[str | None, int]:
         """Articles per pipeline id (None: indexed before pipelines were recorded)."""

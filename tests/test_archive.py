@@ -457,3 +457,27 @@ def test_a_long_article_is_written_across_batches(news):
     assert _index_ids(news) == _chunk_ids(news)
     assert news.search("第17个项目", k=1, mode="keyword")[0].article_id == "long"
     assert news.ingest_records([rec], batch_chunks=4).unchanged == 1
+
+
+def test_an_untitled_article_updated_re_embeds_only_its_changed_chunks(news, caplog):
+    """Untitled text is indexed without its derived title; the vectors a new version can
+    reuse must be keyed the same way, or every chunk is embedded again."""
+    import logging
+    import re
+
+    sentences = [f"焦作市第{i}批城市更新项目今年完成投资{i}亿元，涉及老旧小区改造、道路提升和公园建设等多个方面的内容。"
+                 for i in range(1, 25)]
+    first = ArticleRecord(id="untitled", title="", text="".join(sentences))
+    news.ingest_records([first])
+    n_chunks = news.store.db.execute(
+        "SELECT count(*) FROM chunks c JOIN articles a ON a.rowid = c.article_rowid WHERE a.id = 'untitled'").fetchone()[0]
+    assert n_chunks >= 3
+    caplog.set_level(logging.INFO, logger="qa.archive")
+    caplog.clear()
+    changed = ArticleRecord(id="untitled", title="", text="".join(sentences[:-1]) + "焦作市今年新建口袋公园十二座。")
+    assert news.ingest_records([changed]).updated == 1
+    logged = re.search(r"embedded (\d+) chunks, reused (\d+)", caplog.text)  # logged only when some are reused
+    assert logged, f"nothing reused of {n_chunks} chunks"
+    embedded, reused = map(int, logged.groups())
+    assert reused >= n_chunks - 2 and embedded <= 2, caplog.text
+    assert news.search("口袋公园十二座", k=1)[0].article_id == "untitled"
