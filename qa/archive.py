@@ -356,7 +356,11 @@ class Archive:
                         logger.info("another process is writing %s; chunks without a vector are left out of "
                                     "dense search until it is done", self.path)
             self._sync_vectors()
-            self._save_vectors()
+            # a writer saves what it wrote; a reader saves only an index it had to rebuild
+            # (no usable file), not after catching up with another process's batch: that
+            # would rewrite the whole file on a question's path once per foreign batch
+            if self._write_depth or self._saved_gen is None:
+                self._save_vectors()
             assert self._vectors is not None
             return self._vectors
 

@@ -481,3 +481,16 @@ def test_an_untitled_article_updated_re_embeds_only_its_changed_chunks(news, cap
     embedded, reused = map(int, logged.groups())
     assert reused >= n_chunks - 2 and embedded <= 2, caplog.text
     assert news.search("口袋公园十二座", k=1)[0].article_id == "untitled"
+
+
+def test_a_reader_catching_up_with_another_writer_does_not_rewrite_the_index_file(news):
+    """The chat app (a reader) brings its index up to date after another process's ingest;
+    saving is the writer's job: rewriting the whole FAISS file on a question's path, once
+    per foreign batch, costs seconds on a large archive."""
+    assert news.search("访问团", k=1)  # the reader's index is loaded
+    with Archive.open(news.path) as writer:
+        writer.ingest_records([ArticleRecord(id="n9", title="新公园开放", text="焦作市龙源湖公园今天重新开放，新增步道三公里。")])
+    before = (news.path / VECTORS_NAME).stat()
+    assert news.search("龙源湖公园步道", k=1)[0].article_id == "n9"  # caught up
+    after = (news.path / VECTORS_NAME).stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
