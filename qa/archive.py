@@ -758,7 +758,7 @@ class Archive:
         terms = query_terms(question)
         df = self.store.document_frequencies(terms)
         scorer = self._sentence_cosines if mode != "keyword" else None  # keyword mode stays model-free
-        return build_answer(question, hits, df, self.store.counts()["chunks"], self.abstain, k, scorer=scorer)
+        return build_answer(question, hits, df, self.store.chunk_count(), self.abstain, k, scorer=scorer)
 
     def _sentence_cosines(self, question: str, title: str, sentences: Sequence[str]) -> list[float]:
         """Cosine of each sentence (under its headline) to the question, for highlighting."""

@@ -490,6 +490,11 @@ class Store:
             v = self.db.execute("SELECT count(*) FROM chunks WHERE vector IS NOT NULL").fetchone()[0]
         return {"articles": a, "chunks": c, "vectors": v}
 
+    def chunk_count(self) -> int:
+        """Chunks in the archive (from an index; `counts()` also reads every vector)."""
+        with self._lock:
+            return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
     def vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """All stored (chunk ids, vectors), for rebuilding the FAISS index."""
         with self._lock:
