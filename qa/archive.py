@@ -48,6 +48,9 @@ DB_NAME = "archive.db"
 VECTORS_NAME = "vectors.faiss"
 LOCK_NAME = "archive.lock"  # held by the one process writing (see qa.locking)
 VECTORS_LOCK_NAME = "vectors.lock"  # held while vectors.faiss and its sidecar are written
+# every file an archive directory holds (what deleting an archive removes)
+ARCHIVE_FILES = (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", VECTORS_NAME, VECTORS_NAME + ".json",
+                 LOCK_NAME, VECTORS_LOCK_NAME)
 DEFAULT_CHUNK_CHARS = 300
 DEFAULT_OVERLAP = 1
 # An article longer than this is refused with a message: real articles are far shorter

@@ -140,7 +140,7 @@ def _tqdm_progress(desc: str):
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .archive import DB_NAME, VECTORS_NAME
+    from .archive import ARCHIVE_FILES, DB_NAME
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if len(missing) == len(args.paths):  # nothing to read: do not create an archive at all
@@ -167,7 +167,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if not existed:
             shutil.rmtree(path, ignore_errors=True)
         else:
-            for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", VECTORS_NAME, VECTORS_NAME + ".json"):
+            for name in ARCHIVE_FILES:
                 (path / name).unlink(missing_ok=True)
         print(f"nothing ingested; no archive created at {path}", file=sys.stderr)
     return 1 if report.failed and not stored else 0

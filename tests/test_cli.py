@@ -152,6 +152,10 @@ def test_ingest_of_only_unreadable_files_leaves_no_archive(tmp_path):
     p = _qa("ingest", str(bad), "--archive", str(tmp_path / "arc"))
     _, err = p.communicate(timeout=120)
     assert p.returncode == 1 and f"{bad}:1: invalid JSON" in err and not (tmp_path / "arc").exists()
+    (tmp_path / "existing").mkdir()  # a directory the user made stays, and stays empty (no lock files)
+    p = _qa("ingest", str(bad), "--archive", str(tmp_path / "existing"))
+    p.communicate(timeout=120)
+    assert p.returncode == 1 and list((tmp_path / "existing").iterdir()) == []
 
 
 def test_api_k_below_one_names_the_value_given(arc):
