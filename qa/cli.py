@@ -186,24 +186,24 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if not ans.found:
         print(ans.message)
         return 0
+    from .chat_text import t  # the chat's words, so the CLI says the same in the question's language
+
+    lang = ans.language
     if ans.short_answer:  # the span first, then the sentence it comes from
-        print(f"答：{ans.short_answer}\n    {ans.best.highlight}\n")
+        print(f"{t(lang, 'answer')}{ans.short_answer}\n    {ans.best.highlight}\n")
     else:
-        print(f"答：{ans.best.highlight}\n")
+        print(f"{t(lang, 'answer')}{ans.best.highlight}\n")
     for i, p in enumerate(ans.passages, 1):
-        print(f"[{i}] {p.citation.label()}  ({RELEVANCE_LABEL[p.relevance]})")
+        print(f"[{i}] {p.citation.label()}  ({t(lang, 'rel_' + p.relevance)})")
         text = p.text
         for s, e in reversed(p.highlights):
             text = text[:s] + "【" + text[s:e] + "】" + text[e:]
         print("    " + text.replace("\n", " ") + "\n")
     if ans.related:
-        print("其他可能相关 (possibly related):")
+        print(t(lang, "related", n=len(ans.related)) + ":")
         for p in ans.related:
             print(f"  - {p.citation.label()}")
     return 0
-
-
-RELEVANCE_LABEL = {"high": "相关度高", "medium": "相关度中", "low": "相关度低"}
 
 
 def cmd_search(args: argparse.Namespace) -> int:

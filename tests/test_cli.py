@@ -39,6 +39,16 @@ def test_ask_prints_answer_and_numbered_sources(arc, capsys):
     out = capsys.readouterr().out
     assert out.startswith("答：") and "1334万元" in out.splitlines()[0]
     assert "[1] " in out and "梁智玲" in out and "【" in out
+    assert "(高度相关)" in out  # the same relevance words as the chat
+
+
+def test_ask_in_english_prints_the_cli_s_words_in_english(arc, capsys):
+    assert main(["ask", "How much tax did Zhouzhuang town collect in 2021?", "--archive", arc]) == 0
+    out = capsys.readouterr().out
+    if not out.startswith("Answer: "):  # declined: the message is in English too
+        assert "答" not in out and out.strip(), out
+    else:
+        assert "(highly relevant)" in out and "相关" not in out.split("[1]")[1].split("\n")[0], out
 
 
 def test_ask_json(arc, capsys):
