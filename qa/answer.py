@@ -22,8 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .highlight import HighlightParams, SentenceScorer
-from .highlight import best_sentences as highlight_spans
+from .highlight import HighlightParams, SentenceScorer, best_sentences, matched_terms
 from .language import detect_language
 from .records import Answer, Hit, Language, Passage, Relevance
 from .short_answer import expected_type, pick_short_answer
@@ -78,16 +77,8 @@ def coverage(text: str, weights: dict[str, float]) -> float:
     total = sum(weights.values())
     if total <= 0:
         return 0.0
-    norm = normalize(text)
-    matched = [t for t in weights if t in norm]
     # a sub-word found inside a longer matched term (周庄 in 周庄镇) is one match, not two
-    longest = [t for t in matched if not any(t != u and t in u for u in matched)]
-    return sum(weights[t] for t in longest) / total
-
-
-def best_sentences(text: str, question: str, weights: dict[str, float], n: int = 1, **kw: Any) -> tuple[tuple[int, int], ...]:
-    """Spans of the `n` sentences of `text` that best answer `question` (see `qa.highlight`)."""
-    return highlight_spans(text, question, weights, n, **kw)
+    return sum(weights[t] for t in matched_terms(normalize(text), list(weights))) / total
 
 
 def decide_found(

@@ -58,7 +58,7 @@ def _bigrams(s: str) -> set[str]:
     return {s[i : i + 2] for i in range(len(s) - 1)}
 
 
-def _matched(norm: str, terms: Sequence[str]) -> list[str]:
+def matched_terms(norm: str, terms: Sequence[str]) -> list[str]:
     """Terms found in `norm`; a sub-word inside a longer found term (周庄 in 周庄镇) is dropped."""
     found = [t for t in terms if t in norm]
     return [t for t in found if not any(t != u and t in u for u in found)]
@@ -125,7 +125,7 @@ def score_sentences(
     scores = []
     for i, ((s, e), norm) in enumerate(zip(spans, norms)):
         sent = text[s:e]
-        lex = sum(w[t] for t in _matched(norm, list(w))) / total if total > 0 else 0.0
+        lex = sum(w[t] for t in matched_terms(norm, list(w))) / total if total > 0 else 0.0
         overlap = len(qgrams & _bigrams(norm)) / len(qgrams) if qgrams else 0.0
         score = lex + params.bigram_weight * overlap
         if len(sent) < 8:  # a headline fragment or a credit line answers nothing
