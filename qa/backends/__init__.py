@@ -98,11 +98,12 @@ class IndexBackend(abc.ABC):
         brought up to date and saved). Called after an ingest, removal or re-index."""
 
     def bind_encoder(self, embed: Callable[[list[str]], np.ndarray], dim: Callable[[], int],
-                     model_changed: Callable[[str], None]) -> None:
+                     on_model: Callable[[str], None]) -> None:
         """Give the backend the pipeline's passage encoder (passage texts -> vectors), its
-        dimension, and a callback for when another process re-embedded the archive with
-        `model_id`. Only backends that embed on their own need it (local: chunks a crash
-        left without a vector); default: ignored."""
+        dimension, and `on_model`, called with the stored vectors' model id when the backend
+        notices it (another process may have re-embedded the archive). Only backends that
+        embed on their own need these (local: chunks a crash left without a vector);
+        default: ignored."""
 
     def reembed(self, meta: dict[str, str], progress: ProgressFn | None = None,
                 cleared: Callable[[], None] | None = None) -> int:
