@@ -191,3 +191,13 @@ def test_meta_and_writing(backend):
     with backend.writing() as held:
         assert held
     assert set(backend.storage_bytes()) >= {"db", "vectors"}
+
+
+def test_an_unknown_backend_is_refused_with_the_choices(tmp_path):
+    from qa import Archive
+
+    for open_it in (lambda: open_backend("elastic", str(tmp_path / "x")),
+                    lambda: Archive.open(tmp_path / "x", backend="elastic")):
+        with pytest.raises(ValueError, match="unknown index backend 'elastic'; choose one of local, milvus"):
+            open_it()
+    assert not (tmp_path / "x").exists(), "nothing created"
