@@ -80,7 +80,7 @@ class LocalBackend(IndexBackend):
         self.lock = threading.RLock()
         self._closed = False
         self._embed: Callable[[list[str]], np.ndarray] = _no_encoder
-        self._dim: Callable[[], int] = lambda: len(self._embed(["passage"])[0])
+        self._dim: Callable[[], int] = lambda: len(self._embed(["passage"])[0])  # see bind_encoder
         self._on_model: Callable[[str], None] = lambda model_id: None
         self._vectors: VectorIndex | None = None
         self._vectors_gen: int | None = None  # store generation the in-memory index was built at
@@ -202,11 +202,12 @@ class LocalBackend(IndexBackend):
         return self.store.articles_not_at(pipeline, after or 0, limit)
 
     # -- vectors: the FAISS index derived from the store ------------------------------------
-    def vector_index(self) -> VectorIndex:
+    def vector_index(self, dim: int | None = None) -> VectorIndex:
         """The FAISS index, current with the store: loaded from the file (or rebuilt from
         the store) on first use, and brought up to date whenever the store's generation
         moved, by this process or another, so a long-running reader sees new articles.
-        The check is one read of the `meta` table per call."""
+        The check is one read of the `meta` table per call. `dim`: the vectors' dimension
+        when the archive has not recorded one yet (else the bound encoder's)."""
         with self.lock:
             store = self.store
             if self._vectors is not None and store.generation == self._vectors_gen:
@@ -218,7 +219,7 @@ class LocalBackend(IndexBackend):
                     else:
                         logger.info("another process is writing %s; chunks without a vector are left out of "
                                     "dense search until it is done", self.path)
-            self._sync_vectors()
+            self._sync_vectors(dim)
             # a writer saves what it wrote; a reader saves only an index it had to rebuild
             # (no usable file), not after catching up with another process's batch: that
             # would rewrite the whole file on a question's path once per foreign batch
@@ -227,14 +228,14 @@ class LocalBackend(IndexBackend):
             assert self._vectors is not None
             return self._vectors
 
-    def _sync_vectors(self) -> None:
+    def _sync_vectors(self, dim_hint: int | None = None) -> None:
         """Bring the in-memory index to the store's current state: start from the FAISS
         file (if intact and of this model and vector epoch) or empty, then remove the ids
         the store no longer has and add the ones it has in addition. A chunk's vector never
         changes in place (changed text gets a new chunk id; re-embedding clears all
         vectors and bumps the epoch), so equal ids mean equal vectors."""
         store = self.store
-        dim = int(store.get_meta("dim") or 0) or self._dim()
+        dim = int(store.get_meta("dim") or 0) or dim_hint or self._dim()
         for _ in range(3):
             model_id, epoch = store.get_meta("model_id") or "", store.vector_epoch
             vi = self._vectors
@@ -342,11 +343,11 @@ class LocalBackend(IndexBackend):
         """FAISS top `n`; a filter becomes the exact set of allowed chunk ids (`qa.vectors`
         searches a subset exactly)."""
         allowed = None if filters is None or filters.is_empty() else self.store.chunk_ids(filters)
-        scores, ids = self.vector_index().search(query, n, allowed)
+        scores, ids = self.vector_index(query.shape[-1]).search(query, n, allowed)
         return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
 
     def dense_scores(self, query: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
-        return self.vector_index().scores(query, ids)
+        return self.vector_index(query.shape[-1]).scores(query, ids)
 
     def check(self, full: bool = False) -> list[str]:
         """SQLite's quick_check (integrity_check and the FTS index when `full`), then rows
