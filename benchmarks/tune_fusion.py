@@ -73,12 +73,12 @@ def main() -> None:
     results = {}
     for n, a in archives.items():
         for mode in ("keyword", "dense"):
-            r = Retriever(a.store, a._vector_index, lambda q: qvecs[q])
+            r = Retriever(a.backend, lambda q: qvecs[q])
             m = run_mode(lambda q: r.search(q, 10, mode), questions[n])["metrics"]
             results[(n, mode)] = m
             print(f"[{n}] {mode:8s} src@1 {m['src_recall@1']:.1f} src@5 {m['src_recall@5']:.1f} MRR {m['src_mrr@10']:.1f}", flush=True)
         for p in grid:
-            r = Retriever(a.store, a._vector_index, lambda q: qvecs[q], p)
+            r = Retriever(a.backend, lambda q: qvecs[q], p)
             m = run_mode(lambda q: r.search(q, 10, "hybrid"), questions[n])["metrics"]
             results[(n, str(p))] = m
             print(f"[{n}] hybrid {p} src@1 {m['src_recall@1']:.1f} src@5 {m['src_recall@5']:.1f} MRR {m['src_mrr@10']:.1f}", flush=True)
@@ -87,12 +87,12 @@ def main() -> None:
     for n, qs in questions.items():
         for corpus in SETS:
             a = archives[corpus]
-            r = Retriever(a.store, a._vector_index, lambda q: qvecs[q])
-            n_chunks = a.store.counts()["chunks"]
+            r = Retriever(a.backend, lambda q: qvecs[q])
+            n_chunks = a.backend.chunk_count()
             for q in qs[:300]:
                 hits = r.search(q.question, 5, "hybrid")
                 terms = query_terms(q.question)
-                w = idf_weights(terms, a.store.document_frequencies(terms), n_chunks)
+                w = idf_weights(terms, a.backend.document_frequencies(terms), n_chunks)
                 h = hits[0]
                 feats.append({"set": n, "corpus": corpus, "answerable": n == corpus, "cos": h.dense_score,
                               "cov": coverage(h.citation.title + "\n" + h.text, w)})

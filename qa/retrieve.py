@@ -1,10 +1,15 @@
-"""Search: dense (FAISS), keyword (FTS5 BM25) and their fusion.
+"""Search: dense, keyword (BM25) and their fusion, over any index backend.
+
+The backend (`qa.backends`) answers the two searches (dense top-k by cosine, keyword top-k
+by BM25, both with the same filters) and the cosines of given chunks; everything below
+(fusion, the dense floor, keyword confidence, one hit per stretch of an article) is the
+same on every backend.
 
 Hybrid fusion, and why it is not plain reciprocal-rank fusion: RRF throws away how
 *sure* each side is, so it loses to its better half whenever the halves differ a lot in
 quality (dense wins on news, BM25 on traditional-Chinese Wikipedia). Here both sides
 propose candidates (top `depth` each), every candidate gets *both* scores (the cosine
-from the stored vectors; BM25 from one FTS5 query read `KEYWORD_SCORE_DEPTH` deep), each
+from the stored vectors; BM25 from one keyword query read `KEYWORD_SCORE_DEPTH` deep), each
 score is normalised over the candidate set, and the fused score is a weighted sum. See
 `FusionParams` for the constants and the README for how they were chosen.
 """
@@ -18,11 +23,12 @@ from typing import Literal
 
 import numpy as np
 
+from .backends import IndexBackend
+from .filters import Filters
 from .language import detect_language
 from .records import Hit, SearchMode
-from .store import ChunkRow, Filters, Store
+from .store import ChunkRow
 from .textnorm import check_query, query_terms
-from .vectors import VectorIndex
 
 logger = logging.getLogger(__name__)
 
@@ -108,17 +114,15 @@ def rrf(dense: dict[int, float], keyword: dict[int, float], k: int = 60) -> list
 
 
 class Retriever:
-    """Runs the three search modes over one store + vector index."""
+    """Runs the three search modes over one index backend."""
 
     def __init__(
         self,
-        store: Store,
-        vectors: Callable[[], VectorIndex],
+        backend: IndexBackend,
         encode_query: Callable[[str], np.ndarray],
         params: FusionParams | None = None,
     ):
-        self.store = store
-        self._vectors = vectors
+        self.backend = backend
         self._encode_query = encode_query
         self.params = params or FusionParams()
 
@@ -157,28 +161,26 @@ class Retriever:
     def _score(self, query: str, mode: SearchMode, depth: int, filters: Filters) -> tuple[list[ScoredChunk], float | None]:
         """Scored candidates, best first, and the dense floor (see `FLOOR_RANK`)."""
         terms = query_terms(query) if mode != "dense" else []
-        allowed = None if filters.is_empty() else self.store.chunk_ids(filters)
         dense: dict[int, float] = {}
         qvec = None
         if mode != "keyword":
             qvec = self._encode_query(query)
-            scores, ids = self._vectors().search(qvec, depth, allowed)
-            dense = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+            dense = dict(self.backend.dense_search(qvec, depth, filters))
         floor = sorted(dense.values(), reverse=True)[: FLOOR_RANK][-1] if dense else None
         if mode == "dense":
             return [ScoredChunk(i, s, s, None) for i, s in sorted(dense.items(), key=lambda x: -x[1])], floor
         if mode == "keyword":
-            return [ScoredChunk(i, s, None, s) for i, s in self.store.keyword_search(terms, depth, filters)], None
+            return [ScoredChunk(i, s, None, s) for i, s in self.backend.keyword_search(terms, depth, filters)], None
         # hybrid: give every candidate both scores. One BM25 query, deep enough to score the
         # dense candidates too (beyond KEYWORD_SCORE_DEPTH a chunk's BM25 counts as 0); the
         # keyword candidates are its top `depth`. Cosines of keyword candidates come from
         # the stored vectors.
-        ranked = self.store.keyword_search(terms, max(depth, KEYWORD_SCORE_DEPTH), filters)
+        ranked = self.backend.keyword_search(terms, max(depth, KEYWORD_SCORE_DEPTH), filters)
         all_kw = dict(ranked)
         keyword = {i: all_kw.get(i, 0.0) for i in dense}
         keyword.update(ranked[:depth])
         missing_d = [i for i in keyword if i not in dense]
-        dense.update(self._vectors().scores(qvec, missing_d))
+        dense.update(self.backend.dense_scores(qvec, missing_d))
         return fuse(dense, keyword, self.params, self._keyword_confidence(query, dense)), floor
 
     def _keyword_confidence(self, query: str, dense: dict[int, float]) -> float:
@@ -188,13 +190,13 @@ class Retriever:
         if not dense:
             return 1.0
         best = max(dense, key=dense.__getitem__)
-        row = self.store.chunk_rows([best]).get(best)
+        row = self.backend.chunk_rows([best]).get(best)
         if row is None or detect_language(row.text) == detect_language(query):
             return 1.0
         return 0.0
 
     def _hits(self, scored: list[ScoredChunk], k: int, max_per_article: int | None, floor: float | None) -> list[Hit]:
-        rows: dict[int, ChunkRow] = self.store.chunk_rows([s.chunk_id for s in scored])
+        rows: dict[int, ChunkRow] = self.backend.chunk_rows([s.chunk_id for s in scored])
         hits: list[Hit] = []
         per_article: dict[str, int] = {}
         for s in scored:

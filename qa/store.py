@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from .dates import iso_date
 from .errors import ArchiveCorruptError, NotFoundError
+from .filters import Filters  # re-exported: `from qa.store import Filters` keeps working
 from .records import Article, ArticleRecord, Citation
 
 logger = logging.getLogger(__name__)
@@ -72,44 +72,6 @@ CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_rowid);
 CREATE INDEX IF NOT EXISTS chunks_without_vector ON chunks(id) WHERE vector IS NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
 """
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict a search to a date range (inclusive, ISO dates), a source and/or a page."""
-
-    date_from: str | None = None
-    date_to: str | None = None
-    source: str | None = None
-    page: str | None = None
-
-    def __post_init__(self) -> None:
-        # `garbage` or 2022-02-31 would silently match nothing; 2022/3/1 would compare wrong
-        for name in ("date_from", "date_to"):
-            try:
-                object.__setattr__(self, name, iso_date(getattr(self, name)))
-            except ValueError as e:
-                raise ValueError(f"{name.replace('_', ' ')} filter: {e}") from None
-
-    def is_empty(self) -> bool:
-        return not (self.date_from or self.date_to or self.source or self.page)
-
-    def sql(self) -> tuple[str, list[Any]]:
-        """A WHERE fragment over `articles a`, and its parameters."""
-        where, params = [], []
-        if self.date_from:
-            where.append("a.date >= ?")
-            params.append(self.date_from)
-        if self.date_to:
-            where.append("a.date <= ?")
-            params.append(self.date_to + "\uffff" if len(self.date_to) == 10 else self.date_to)
-        if self.source:
-            where.append("a.source = ?")
-            params.append(self.source)
-        if self.page:
-            where.append("(a.page = ? OR ltrim(a.page, '0') = ltrim(?, '0'))")
-            params += [self.page, self.page]
-        return (" AND ".join(where) or "1"), params
 
 
 @dataclass(frozen=True)
@@ -246,6 +208,26 @@ def _now() -> str:
 def fts_query(terms: Iterable[str]) -> str:
     """An FTS5 OR-query of quoted terms (quotes inside terms doubled)."""
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def filters_sql(f: Filters) -> tuple[str, list[Any]]:
+    """`f` as a WHERE fragment over `articles a`, and its parameters (the local backend's
+    translation of the backend-neutral `Filters`). A page matches with leading zeros
+    ignored: "3" finds "03"."""
+    where, params = [], []
+    if f.date_from:
+        where.append("a.date >= ?")
+        params.append(f.date_from)
+    if f.date_to:
+        where.append("a.date <= ?")
+        params.append(f.date_to + "\uffff" if len(f.date_to) == 10 else f.date_to)
+    if f.source:
+        where.append("a.source = ?")
+        params.append(f.source)
+    if f.page:
+        where.append("(a.page = ? OR ltrim(a.page, '0') = ltrim(?, '0'))")
+        params += [f.page, f.page]
+    return (" AND ".join(where) or "1"), params
 
 
 class Store:
@@ -608,7 +590,7 @@ class Store:
 
     def articles(self, filters: Filters | None = None) -> Iterator[Article]:
         """Every stored article (optionally filtered), ordered by date then id."""
-        where, params = (filters or Filters()).sql()
+        where, params = filters_sql(filters or Filters())
         with self._lock:
             rows = self.db.execute(
                 f"SELECT {self._ARTICLE_COLS} FROM articles a WHERE {where} ORDER BY a.date, a.id", params
@@ -648,7 +630,7 @@ class Store:
                     (fts_query(terms), n),
                 ).fetchall()
             else:
-                where, params = filters.sql()
+                where, params = filters_sql(filters)
                 rows = self.db.execute(
                     "SELECT t.rowid, -bm25(chunk_terms) AS s FROM chunk_terms t"
                     " JOIN chunks c ON c.id = t.rowid JOIN articles a ON a.rowid = c.article_rowid"
@@ -659,7 +641,7 @@ class Store:
 
     def chunk_ids(self, filters: Filters) -> np.ndarray:
         """Ids of the chunks whose article passes `filters`."""
-        where, params = filters.sql()
+        where, params = filters_sql(filters)
         with self._lock:
             rows = self.db.execute(
                 f"SELECT c.id FROM chunks c JOIN articles a ON a.rowid = c.article_rowid WHERE {where}", params

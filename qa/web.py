@@ -242,7 +242,7 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
 
     def answer(question: str, queries: list[str], filt: tuple, use_qdates: bool):
         lang = question_language(question)
-        if not archive.store.chunk_count():  # one indexed count, not info()'s facets and file stats
+        if not archive.backend.chunk_count():  # one indexed count, not info()'s facets and file stats
             return None, render_message(t(lang, "empty_archive"))
         try:
             filters = filters_from(*filt)
