@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .answer import AbstainParams, build_answer
+from .answer import AbstainParams, build_answer, question_terms
 from .chunk import chunk_text
 from .crashpoints import crash_point
 from .errors import ArchiveClosedError, ArchiveCorruptError, BadQueryError, ModelMismatchError, PipelineMismatchError
@@ -39,7 +39,7 @@ from .pipeline import describe_change, pipeline_id, pipeline_spec
 from .records import Answer, Article, ArticleRecord, Hit, IngestFailure, IngestReport, SearchMode
 from .retrieve import FusionParams, Retriever
 from .store import Filters, PreparedArticle, Store
-from .textnorm import check_query, query_terms, segment
+from .textnorm import check_query, segment
 from .vectors import VectorIndex
 
 logger = logging.getLogger(__name__)
@@ -758,7 +758,7 @@ class Archive:
         except BadQueryError as e:
             return Answer(question=question, passages=(), found=False, message=str(e),
                           language=detect_language(question) if isinstance(question, str) else "zh")
-        terms = query_terms(question)
+        terms = question_terms(question)  # with an English question's translations, for highlighting
         df = self.store.document_frequencies(terms)
         scorer = self._sentence_cosines if mode != "keyword" else None  # keyword mode stays model-free
         return build_answer(question, hits, df, self.store.chunk_count(), self.abstain, k, scorer=scorer)
