@@ -284,7 +284,7 @@ def highlight_terms(question: str) -> list[str]:
                               for t in g.terms[:HIGHLIGHT_TRANSLATIONS]))
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=8192)  # ~10 MB of chunk text at most
 def normalized(text: str) -> str:
     """`qa.textnorm.normalize`, remembered: a candidate chunk is normalised once per process
     (OpenCC takes about 2 ms per chunk, 0.2 s for the ~100 candidates of one question)."""
