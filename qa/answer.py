@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from . import crosslingual
 from .highlight import HighlightParams, SentenceScorer, best_sentences, matched_terms
 from .language import detect_language
 from .records import Answer, Hit, Language, Passage, Relevance
@@ -67,6 +68,16 @@ class AbstainParams:
     cross_lingual_margin_weight: float = 2.0
 
 
+def question_terms(question: str) -> list[str]:
+    """The question's search terms; for an English question also the Chinese translations of
+    its words (`qa.crosslingual`), so highlighting can find them in Chinese text (in English
+    text they match nothing)."""
+    terms = query_terms(question)
+    if detect_language(question) == "en":
+        terms += [t for t in crosslingual.highlight_terms(question) if t not in terms]
+    return terms
+
+
 def idf_weights(terms: Sequence[str], doc_freq: dict[str, int], n_docs: int) -> dict[str, float]:
     """BM25-style IDF, floored at a small positive value."""
     return {t: max(0.05, math.log((n_docs - doc_freq.get(t, 0) + 0.5) / (doc_freq.get(t, 0) + 0.5) + 1)) for t in terms}
@@ -97,6 +108,18 @@ def decide_found(
         return conf >= params.cross_lingual_min_confidence, round(conf, 4)
     conf = best.dense_score + params.coverage_weight * cov
     return conf >= params.min_confidence, round(conf, 4)
+
+
+def _judged_hit(hits: Sequence[Hit], language: Language) -> Hit | None:
+    """The hit abstention judges: the first one; for a question in another language than
+    the first hit, the one with the best cosine among the hits. The cross-language rule is
+    a cosine rule, and the translated keyword side (`qa.crosslingual`) may rank first a
+    passage with a lower cosine than the best one: judging that one declined 6.8% of XQuAD's
+    English questions instead of 3.0%."""
+    if not hits or detect_language(hits[0].text) == language:
+        return hits[0] if hits else None
+    with_cosine = [h for h in hits if h.dense_score is not None]
+    return max(with_cosine, key=lambda h: h.dense_score, default=hits[0])
 
 
 def merge_overlapping(hits: Sequence[Hit]) -> list[Hit]:
@@ -171,12 +194,14 @@ def build_answer(
     cut = cut or SourceCut()
     weights = idf_weights(query_terms(question), doc_freq, max(n_docs, 1))
     language = detect_language(question)
-    found, conf = decide_found(hits[0] if hits else None, weights, params, language)  # the rule retrieval used
+    found, conf = decide_found(_judged_hit(hits, language), weights, params, language)
     if not found:
         return Answer(question=question, passages=(), found=False, message=NOT_FOUND_MESSAGES[language],
                       confidence=conf, language=language)
     kind = expected_type(question)
     merged = merge_overlapping(hits)[:k]
+    # highlighting also looks for an English question's words in Chinese (abstention above does not)
+    weights = idf_weights(question_terms(question), doc_freq, max(n_docs, 1))
     shown: list[Passage] = []
     related: list[Passage] = []
     for i, h in enumerate(merged):

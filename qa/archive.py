@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .answer import AbstainParams, build_answer
+from .answer import AbstainParams, build_answer, question_terms
 from .backends import BACKENDS, IndexBackend, open_backend
 from .backends.local import ARCHIVE_FILES, DB_NAME, LOCK_NAME, VECTORS_LOCK_NAME, VECTORS_NAME, LocalBackend
 from .chunk import chunk_text
@@ -39,7 +39,7 @@ from .records import Answer, Article, ArticleRecord, Hit, IngestFailure, IngestR
 from .retrieve import FusionParams, Retriever
 from .filters import Filters
 from .store import PreparedArticle, Store
-from .textnorm import check_query, query_terms, segment
+from .textnorm import check_query, segment
 from .vectors import VectorIndex
 
 __all__ = ["ARCHIVE_FILES", "DB_NAME", "LOCK_NAME", "VECTORS_LOCK_NAME", "VECTORS_NAME", "Archive", "ArchiveInfo",
@@ -644,7 +644,7 @@ class Archive:
         except BadQueryError as e:
             return Answer(question=question, passages=(), found=False, message=str(e),
                           language=detect_language(question) if isinstance(question, str) else "zh")
-        terms = query_terms(question)
+        terms = question_terms(question)  # with an English question's translations, for highlighting
         df = self.backend.document_frequencies(terms)
         scorer = self._sentence_cosines if mode != "keyword" else None  # keyword mode stays model-free
         return build_answer(question, hits, df, self.backend.chunk_count(), self.abstain, k, scorer=scorer)

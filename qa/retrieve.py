@@ -23,6 +23,7 @@ from typing import Literal
 
 import numpy as np
 
+from . import crosslingual
 from .backends import IndexBackend
 from .filters import Filters
 from .language import detect_language
@@ -170,7 +171,12 @@ class Retriever:
         if mode == "dense":
             return [ScoredChunk(i, s, s, None) for i, s in sorted(dense.items(), key=lambda x: -x[1])], floor
         if mode == "keyword":
-            return [ScoredChunk(i, s, None, s) for i, s in self.backend.keyword_search(terms, depth, filters)], None
+            ranked = self.backend.keyword_search(terms, depth, filters)
+            if detect_language(query) == "en" and (not ranked or not self._same_language(query, ranked[0][0])):
+                return self._translated(query, {}, depth, filters), None
+            return [ScoredChunk(i, s, None, s) for i, s in ranked], None
+        if dense and not self._same_language(query, max(dense, key=dense.__getitem__)) and detect_language(query) == "en":
+            return self._translated(query, dense, depth, filters, qvec), floor
         # hybrid: give every candidate both scores. One BM25 query, deep enough to score the
         # dense candidates too (beyond KEYWORD_SCORE_DEPTH a chunk's BM25 counts as 0); the
         # keyword candidates are its top `depth`. Cosines of keyword candidates come from
@@ -185,15 +191,33 @@ class Retriever:
 
     def _keyword_confidence(self, query: str, dense: dict[int, float]) -> float:
         """0 when the question is in another language than the text the dense side found
-        (an English question over Chinese text: its keyword matches are stray Latin words in
-        headlines and names, and they outvoted dense), else 1."""
+        (a Chinese question over English text: its keyword matches are stray words), else 1.
+        (English questions over Chinese text are translated first: `_translated`.)"""
         if not dense:
             return 1.0
-        best = max(dense, key=dense.__getitem__)
-        row = self.backend.chunk_rows([best]).get(best)
-        if row is None or detect_language(row.text) == detect_language(query):
-            return 1.0
-        return 0.0
+        return 1.0 if self._same_language(query, max(dense, key=dense.__getitem__)) else 0.0
+
+    def _same_language(self, query: str, chunk_id: int | None) -> bool:
+        row = self.backend.chunk_rows([chunk_id]).get(chunk_id) if chunk_id is not None else None
+        return row is None or detect_language(row.text) == detect_language(query)
+
+    def _translated(
+        self, query: str, dense: dict[int, float], depth: int, filters: Filters, qvec: np.ndarray | None = None
+    ) -> list[ScoredChunk]:
+        """An English question over Chinese text: its words' dictionary translations
+        (`qa.crosslingual`) propose keyword candidates and score all candidates; fused with
+        dense as for a Chinese question, with the keyword side's weight reduced by how much of
+        the question the dictionary could translate. Without `qvec`: keyword mode."""
+        groups = crosslingual.translate(query)
+        proposed = [i for i, _ in self.backend.keyword_search(crosslingual.search_terms(groups), depth, filters)]
+        ids = list(dict.fromkeys([*dense, *proposed]))
+        rows = self.backend.chunk_rows(ids)
+        texts = {i: crosslingual.normalized(rows[i].citation.title + "\n" + rows[i].text) for i in ids if i in rows}
+        keyword = crosslingual.keyword_scores(groups, texts)
+        if qvec is None:
+            return [ScoredChunk(i, s, None, s) for i, s in sorted(keyword.items(), key=lambda x: -x[1]) if s > 0][:depth]
+        dense = {**dense, **self.backend.dense_scores(qvec, [i for i in ids if i not in dense])}
+        return fuse(dense, keyword, self.params, crosslingual.keyword_confidence(groups))
 
     def _hits(self, scored: list[ScoredChunk], k: int, max_per_article: int | None, floor: float | None) -> list[Hit]:
         rows: dict[int, ChunkRow] = self.backend.chunk_rows([s.chunk_id for s in scored])
