@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..crashpoints import crash_point
 from ..errors import NotFoundError
 from ..records import Article, Citation
 from ..store import PARTIAL, ChunkRow, Filters, PreparedArticle, WriteResult
@@ -203,9 +204,7 @@ class MilvusBackend(IndexBackend):
         if self.client.has_collection(name):
             self.client.load_collection(name)
             return
-        schema = make()
-        self.client.create_collection(name, schema=schema, index_params=self._index(("_v", "AUTOINDEX", "IP")),
-                                      consistency_level="Strong")
+        self._create(name, make(), self._index(("_v", "AUTOINDEX", "IP")))
 
     def _meta_schema(self):
         from pymilvus import DataType
@@ -241,13 +240,19 @@ class MilvusBackend(IndexBackend):
         s.add_field("_v", DataType.FLOAT_VECTOR, dim=2)
         return s
 
-    def _analyzer(self) -> dict[str, str]:
-        """`whitespace` where the engine has it (Milvus servers); milvus-lite 3.2.2 knows only
-        `standard` and `jieba`. On our pre-tokenised terms (`keyword_tokens`) both give the same
-        tokens; `standard` on a server would split Chinese into single characters."""
-        return {"tokenizer": "standard"} if not self.remote else {"tokenizer": "whitespace"}
-
     def _create_chunks(self, dim: int) -> None:
+        """The chunks collection. Its `terms` analyzer is `whitespace` where the engine has
+        it (Milvus servers), else `standard` (milvus-lite 3.2.2 knows only `standard` and
+        `jieba`): on our pre-tokenised terms (`keyword_tokens`) both give the same tokens,
+        while `standard` on a server would cut Chinese into single characters."""
+        try:
+            self._create_chunks_with(dim, "whitespace")
+        except Exception as e:
+            if "tokenizer" not in str(e):
+                raise
+            self._create_chunks_with(dim, "standard")
+
+    def _create_chunks_with(self, dim: int, analyzer: str) -> None:
         from pymilvus import DataType, Function, FunctionType
 
         s = self._schema()
@@ -257,7 +262,7 @@ class MilvusBackend(IndexBackend):
             s.add_field(name, DataType.INT64)
         s.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
         s.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True,
-                    analyzer_params=self._analyzer())
+                    analyzer_params={"tokenizer": analyzer})
         s.add_field("bm25", DataType.SPARSE_FLOAT_VECTOR)
         s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
         for name, size in (("date", 64), ("source", 1024), ("page_key", 256)):
@@ -265,10 +270,19 @@ class MilvusBackend(IndexBackend):
         s.add_function(Function(name="terms_bm25", function_type=FunctionType.BM25,
                                 input_field_names=["terms"], output_field_names=["bm25"]))
         index = self._index(("vector", "AUTOINDEX", "IP"), ("bm25", "SPARSE_INVERTED_INDEX", "BM25"))
-        self.client.create_collection(self.chunks_name, schema=s, index_params=index, consistency_level="Strong")
+        self._create(self.chunks_name, s, index)
         self.dim = dim
         if self.get_meta("dim") is None:
             self.set_meta("dim", str(dim))
+
+    def _create(self, name: str, schema, index) -> None:
+        """Create a collection, or load it if another writer just created it."""
+        try:
+            self.client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+        except Exception:
+            if not self.client.has_collection(name):
+                raise
+            self.client.load_collection(name)
 
     def _has_chunks(self) -> bool:
         return self.dim is not None
@@ -385,6 +399,7 @@ class MilvusBackend(IndexBackend):
                 new_ids.append(cid)
         for i in range(0, len(chunks), 1000):
             self.client.insert(self.chunks_name, chunks[i : i + 1000])
+        crash_point("milvus-chunks-written")
         now = _now()
         texts, rows = [], []
         for aid, art in final.items():
@@ -546,13 +561,22 @@ class MilvusBackend(IndexBackend):
         return [(i, s) for i, s in hits if s > 0]
 
     def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
-        """Chunks holding each term: stored terms are space-delimited with a space at both
-        ends, so `like "% term %"` is an exact token (or, for "3.5", phrase) match."""
+        """Chunks holding each term. A one-token term: the hits of a BM25 search for it (the
+        sparse inverted index: cost grows with the term's chunks, not the archive; capped at
+        Milvus's 16,384, a count only near-stopwords reach); a term of several tokens ("3.5"):
+        `terms like "% 3 5 %"` (stored terms are space-delimited with a space at both ends, so
+        this is FTS5's phrase match; a scan of every chunk's terms)."""
         out = {}
         for t in terms:
             tokens = keyword_tokens(t)
-            out[t] = self._count(self.chunks_name, f'terms like "% {" ".join(tokens)} %"') \
-                if tokens and self._has_chunks() else 0
+            if not tokens or not self._has_chunks():
+                out[t] = 0
+            elif len(tokens) == 1:
+                res = self.client.search(self.chunks_name, data=tokens, anns_field="bm25", limit=MAX_TOPK,
+                                         search_params={"metric_type": "BM25"}, output_fields=["ordinal"])
+                out[t] = len(res[0])
+            else:
+                out[t] = self._count(self.chunks_name, f'terms like "% {" ".join(tokens)} %"')
         return out
 
     def dense_search(self, query: np.ndarray, n: int, filters: Filters | None = None) -> list[tuple[int, float]]:
