@@ -245,10 +245,11 @@ class MilvusBackend(IndexBackend):
         it (Milvus servers), else `standard` (milvus-lite 3.2.2 knows only `standard` and
         `jieba`): on our pre-tokenised terms (`keyword_tokens`) both give the same tokens,
         while `standard` on a server would cut Chinese into single characters."""
+        lite = str(self.client.get_server_version()).startswith("milvus_lite")  # asking would log an error
         try:
-            self._create_chunks_with(dim, "whitespace")
+            self._create_chunks_with(dim, "standard" if lite else "whitespace")
         except Exception as e:
-            if "tokenizer" not in str(e):
+            if lite or "tokenizer" not in str(e):
                 raise
             self._create_chunks_with(dim, "standard")
 
