@@ -206,6 +206,22 @@ def test_check_finds_orphan_chunks(db_path, encoder):
         b.close()
 
 
+def test_a_second_process_on_the_file_gets_one_clear_line(backend, db_path):
+    """milvus-lite lets one process open a file: another is told how to share it."""
+    code = textwrap.dedent(f"""
+        from qa.backends import open_backend
+        from qa.errors import QAError
+        try:
+            open_backend("milvus", {str(db_path)!r})
+        except QAError as e:
+            print(e)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert str(db_path) in out.stdout and "milvus-lite server --data-dir" in out.stdout
+
+
 def test_reopen_sees_the_data(backend, db_path):
     """Another process opening the same milvus-lite file sees what was written."""
     backend.flush()

@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..crashpoints import crash_point
-from ..errors import NotFoundError
+from ..errors import NotFoundError, QAError
 from ..records import Article, Citation
 from ..store import PARTIAL, ChunkRow, Filters, PreparedArticle, WriteResult
 from . import IndexBackend
@@ -143,7 +143,7 @@ class MilvusBackend(IndexBackend):
         try:
             from pymilvus import MilvusClient
         except ImportError as e:
-            raise ImportError("the Milvus backend needs pymilvus (and milvus-lite for a local file): "
+            raise QAError("the Milvus backend needs pymilvus (and milvus-lite for a local file): "
                               "pip install 'archive-qa[milvus]'") from e
         location = str(location)
         self.remote = bool(re.match(r"^(https?|tcp|grpc)://", location))
@@ -175,16 +175,20 @@ class MilvusBackend(IndexBackend):
             self.set_meta("created_at", _now())
 
     def _connect(self, client_class, token: str):
+        """A client; an engine that cannot be reached or opened is one line for the user."""
         if self.remote:
-            return client_class(uri=self.location, token=token)
+            try:
+                return client_class(uri=self.location, token=token)
+            except Exception as e:
+                raise QAError(f"{self.location}: cannot reach the Milvus server ({e})") from e
         key = str(Path(self.location).resolve())
         with _lite_lock:
             try:
                 client = client_class(uri=self.location)
             except Exception as e:
-                raise RuntimeError(f"{self.location}: cannot open the milvus-lite archive ({e}); another process "
-                                   f"may hold it: several processes share one archive through a server "
-                                   f"(milvus-lite server --data-dir {self.location} --host 127.0.0.1)") from e
+                raise QAError(f"{self.location}: cannot open the milvus-lite archive ({e}); another process may "
+                              f"hold it: several processes share one archive through a server "
+                              f"(milvus-lite server --data-dir {self.location} --host 127.0.0.1)") from e
             _lite_users[key] += 1
         return client
 
