@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa.records import ArticleRecord  # noqa: E402
-from qa.store import PreparedArticle, Store  # noqa: E402
+from qa.store import Filters, PreparedArticle, Store  # noqa: E402
 from qa.textnorm import query_terms  # noqa: E402
 from qa.vectors import VectorIndex  # noqa: E402
 
@@ -151,8 +151,18 @@ def main() -> None:
         return [(int(c), float(x)) for x, c in zip(scores[0], ids[0]) if c >= 0]
 
     ld, ld_t = run(local_dense)
+    filt = Filters(source=Path(args.archives[-1]).stem)  # the last archive's articles only
+
+    def local_dense_filtered(i):
+        scores, ids = vi.search(qvecs[i : i + 1], 50, store.chunk_ids(filt))  # as Retriever filters
+        return [(int(c), float(x)) for x, c in zip(scores[0], ids[0]) if c >= 0]
+
+    _, lk1000_t = run(lambda i: store.keyword_search(qterms[i], 1000))
+    _, lkf_t = run(lambda i: store.keyword_search(qterms[i], 50, filt))
+    _, ldf_t = run(local_dense_filtered)
     print(f"\nqueries: {len(questions)}, top 50  load {load()}")
-    print(f"local   keyword p50 {p50(lk_t)}   dense p50 {p50(ld_t)}")
+    print(f"local   keyword p50 {p50(lk_t)}   dense p50 {p50(ld_t)}   keyword top 1000 (hybrid depth) "
+          f"{p50(lk1000_t)}   filtered by source: keyword {p50(lkf_t)}, dense {p50(ldf_t)}")
     for policy, mb in results.items():
         mk, mk_t = run(lambda i: mb.keyword_search(qterms[i], 50))
         md, md_t = run(lambda i: mb.dense_search(qvecs[i : i + 1], 50))
@@ -169,7 +179,11 @@ def main() -> None:
                     good += 1
             return 100 * good / len(questions)
 
-        print(f"milvus flush={policy}: keyword p50 {p50(mk_t)}   dense p50 {p50(md_t)}  load {load()}")
+        _, mk1000_t = run(lambda i: mb.keyword_search(qterms[i], 1000))
+        _, mkf_t = run(lambda i: mb.keyword_search(qterms[i], 50, filt))
+        _, mdf_t = run(lambda i: mb.dense_search(qvecs[i : i + 1], 50, filt))
+        print(f"milvus flush={policy}: keyword p50 {p50(mk_t)}   dense p50 {p50(md_t)}   keyword top 1000 "
+              f"{p50(mk1000_t)}   filtered by source: keyword {p50(mkf_t)}, dense {p50(mdf_t)}  load {load()}")
         print(f"  top-1 same chunk as local: keyword {agree_k}/{both} ({100 * agree_k / max(both, 1):.1f}%), "
               f"dense {agree_d}/{len(questions)}")
         print(f"  src@1 keyword: milvus {src1(mk, key):.1f} vs FTS5 {src1(lk, local_key):.1f}; "

@@ -206,6 +206,23 @@ def test_check_finds_orphan_chunks(db_path, encoder):
         b.close()
 
 
+def test_a_reader_opened_before_the_first_write_sees_it(db_path, encoder):
+    """Another writer (process, machine) creates the chunks collection with its first write:
+    a reader opened before that finds it without reopening."""
+    from qa.backends.milvus import MilvusBackend
+
+    reader, writer = MilvusBackend(str(db_path), prefix="late"), MilvusBackend(str(db_path), prefix="late")
+    try:
+        assert reader.counts() == {"articles": 0, "chunks": 0, "vectors": 0}
+        prep = prepare(encoder, ARTICLES[3])
+        writer.write([prep])
+        assert reader.counts()["chunks"] == len(prep.spans)
+        assert top_article(reader, reader.keyword_search(query_terms("黄河湿地候鸟"), 3)) == "jz-05-2"
+    finally:
+        reader.close()
+        writer.close()
+
+
 def test_a_second_process_on_the_file_gets_one_clear_line(backend, db_path):
     """milvus-lite lets one process open a file: another is told how to share it."""
     code = textwrap.dedent(f"""

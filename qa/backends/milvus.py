@@ -144,7 +144,7 @@ class MilvusBackend(IndexBackend):
             from pymilvus import MilvusClient
         except ImportError as e:
             raise QAError("the Milvus backend needs pymilvus (and milvus-lite for a local file): "
-                              "pip install 'archive-qa[milvus]'") from e
+                          "pip install 'archive-qa[milvus]'") from e
         location = str(location)
         self.remote = bool(re.match(r"^(https?|tcp|grpc)://", location))
         if not self.remote:
@@ -161,18 +161,27 @@ class MilvusBackend(IndexBackend):
         self.client = self._connect(MilvusClient, token)
         self.articles_name, self.texts_name = f"{prefix}_articles", f"{prefix}_texts"
         self.chunks_name, self.meta_name = f"{prefix}_chunks", f"{prefix}_meta"
-        self._ensure(self.meta_name, self._meta_schema)
-        self._ensure(self.articles_name, self._articles_schema)
-        self._ensure(self.texts_name, self._texts_schema)
         self.dim: int | None = None
-        stored_dim = self.get_meta("dim")
-        if self.client.has_collection(self.chunks_name):
-            self.client.load_collection(self.chunks_name)
-            self.dim = int(stored_dim or dim or 0) or None
-        elif stored_dim or dim:
-            self._create_chunks(int(stored_dim or dim))  # type: ignore[arg-type]
-        if self.get_meta("created_at") is None:
-            self.set_meta("created_at", _now())
+        try:
+            self._ensure(self.meta_name, self._meta_schema)
+            self._ensure(self.articles_name, self._articles_schema)
+            self._ensure(self.texts_name, self._texts_schema)
+            if self.client.has_collection(self.chunks_name):
+                self._load_chunks()
+            elif dim or self.get_meta("dim"):
+                self._create_chunks(int(dim or self.get_meta("dim")))  # type: ignore[arg-type]
+            if self.get_meta("created_at") is None:
+                self.set_meta("created_at", _now())
+        except BaseException:
+            self.close()
+            raise
+
+    def _load_chunks(self) -> None:
+        """Load the chunks collection and take the vector dimension from its schema (another
+        writer may have created it and not yet recorded `dim` in meta)."""
+        self.client.load_collection(self.chunks_name)
+        fields = self.client.describe_collection(self.chunks_name)["fields"]
+        self.dim = next(int(f["params"]["dim"]) for f in fields if f["name"] == "vector")
 
     def _connect(self, client_class, token: str):
         """A client; an engine that cannot be reached or opened is one line for the user."""
@@ -276,9 +285,9 @@ class MilvusBackend(IndexBackend):
                                 input_field_names=["terms"], output_field_names=["bm25"]))
         index = self._index(("vector", "AUTOINDEX", "IP"), ("bm25", "SPARSE_INVERTED_INDEX", "BM25"))
         self._create(self.chunks_name, s, index)
-        self.dim = dim
+        self._load_chunks()  # the dimension of whoever created it
         if self.get_meta("dim") is None:
-            self.set_meta("dim", str(dim))
+            self.set_meta("dim", str(self.dim))
 
     def _create(self, name: str, schema, index) -> None:
         """Create a collection, or load it if another writer just created it."""
@@ -290,6 +299,9 @@ class MilvusBackend(IndexBackend):
             self.client.load_collection(name)
 
     def _has_chunks(self) -> bool:
+        """Whether the chunks collection exists (made by the first write, maybe another process's)."""
+        if self.dim is None and self.client.has_collection(self.chunks_name):
+            self._load_chunks()
         return self.dim is not None
 
     # -- low-level reads --------------------------------------------------------------------
@@ -364,8 +376,8 @@ class MilvusBackend(IndexBackend):
             return WriteResult(0, 0, [], [], 0, 0)
         dims = {a.vectors.shape[1] for a in batch if len(a.spans)}
         if not self._has_chunks():
-            self._create_chunks(dims.pop() if dims else int(self.get_meta("dim") or 0) or 1)
-        elif dims and dims != {self.dim}:
+            self._create_chunks(next(iter(dims)) if dims else int(self.get_meta("dim") or 0) or 1)
+        if dims and dims != {self.dim}:
             raise ValueError(f"{self.location}: vectors of dimension {sorted(dims)} for an archive of dimension {self.dim}")
         ids = list(dict.fromkeys(a.record.id for a in batch))
         state = {r["id"]: r["content_hash"] for r in self._rows_in(self.articles_name, "id", ids, ["id", "content_hash"])}
@@ -641,7 +653,7 @@ class MilvusBackend(IndexBackend):
         return {"db": total, "vectors": 0}
 
     def close(self) -> None:
-        if self.client is None:
+        if getattr(self, "client", None) is None:
             return
         self.client.close()
         self.client = None
