@@ -223,6 +223,28 @@ def test_a_reader_opened_before_the_first_write_sees_it(db_path, encoder):
         writer.close()
 
 
+def test_page_articles_and_reindex_cursor(db_path, encoder):
+    """page_article_ids finds a page's articles and captions only; articles_not_at pages
+    through the articles of another pipeline by id."""
+    from qa.backends.milvus import MilvusBackend
+
+    def rec(aid, kind):
+        return ArticleRecord(aid, "黄河湿地", "孟州黄河湿地迎来越冬候鸟。", metadata={"kind": kind})
+
+    b = MilvusBackend(str(db_path), prefix="pages")
+    try:
+        recs = [rec("p1-01", "article"), rec("p1-01-photo-1", "caption"), rec("p1-x", "article"),
+                rec("p10-01", "article"), rec("p1-02", "page")]
+        b.write([prepare(encoder, r, pipeline="old" if i % 2 else "new") for i, r in enumerate(recs)])
+        assert sorted(b.page_article_ids("p1")) == ["p1-01", "p1-01-photo-1"]
+        first = b.articles_not_at("new", None, 1)
+        rest = b.articles_not_at("new", first[-1][0], 10)
+        assert [c for c, _ in first + rest] == ["p1-01-photo-1", "p10-01"]
+        assert b.pipeline_counts() == {"new": 3, "old": 2}
+    finally:
+        b.close()
+
+
 def test_a_second_process_on_the_file_gets_one_clear_line(backend, db_path):
     """milvus-lite lets one process open a file: another is told how to share it."""
     code = textwrap.dedent(f"""
