@@ -18,7 +18,7 @@ pytest.importorskip("milvus_lite")
 
 from qa.archive import indexed_title, passage_text  # noqa: E402
 from qa.chunk import chunk_text  # noqa: E402
-from qa.errors import NotFoundError  # noqa: E402
+from qa.errors import ArchiveClosedError, NotFoundError  # noqa: E402
 from qa.records import ArticleRecord  # noqa: E402
 from qa.store import PARTIAL, Filters, PreparedArticle  # noqa: E402
 from qa.textnorm import query_terms, segment  # noqa: E402
@@ -265,6 +265,8 @@ def test_reopen_sees_the_data(backend, db_path):
     """Another process opening the same milvus-lite file sees what was written."""
     backend.flush()
     backend.close()  # milvus-lite holds the data directory's lock while open
+    with pytest.raises(ArchiveClosedError):
+        backend.counts()
     code = textwrap.dedent(f"""
         from qa.backends import open_backend
         b = open_backend("milvus", {str(db_path)!r})

@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..crashpoints import crash_point
-from ..errors import NotFoundError, QAError
+from ..errors import ArchiveClosedError, NotFoundError, QAError
 from ..records import Article, Citation
 from ..store import PARTIAL, ChunkRow, Filters, PreparedArticle, WriteResult
 from . import IndexBackend
@@ -158,7 +158,7 @@ class MilvusBackend(IndexBackend):
             raise ValueError(f"collection prefix {prefix!r}: letters, digits and _ only, not starting with a digit")
         self.location = location
         self.flush_policy = flush
-        self.client = self._connect(MilvusClient, token)
+        self._client = self._connect(MilvusClient, token)
         self.articles_name, self.texts_name = f"{prefix}_articles", f"{prefix}_texts"
         self.chunks_name, self.meta_name = f"{prefix}_chunks", f"{prefix}_meta"
         self.dim: int | None = None
@@ -182,6 +182,13 @@ class MilvusBackend(IndexBackend):
         self.client.load_collection(self.chunks_name)
         fields = self.client.describe_collection(self.chunks_name)["fields"]
         self.dim = next(int(f["params"]["dim"]) for f in fields if f["name"] == "vector")
+
+    @property
+    def client(self):
+        """The pymilvus client; `ArchiveClosedError` after `close()`."""
+        if self._client is None:
+            raise ArchiveClosedError(f"{self.location}: the Milvus backend is closed")
+        return self._client
 
     def _connect(self, client_class, token: str):
         """A client; an engine that cannot be reached or opened is one line for the user."""
@@ -653,10 +660,10 @@ class MilvusBackend(IndexBackend):
         return {"db": total, "vectors": 0}
 
     def close(self) -> None:
-        if getattr(self, "client", None) is None:
+        if getattr(self, "_client", None) is None:
             return
-        self.client.close()
-        self.client = None
+        self._client.close()
+        self._client = None
         if not self.remote:
             key = str(Path(self.location).resolve())
             with _lite_lock:
