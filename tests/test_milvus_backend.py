@@ -129,6 +129,7 @@ def test_reads(backend):
     assert (title, pipeline) == ("北京冬奥会圆满闭幕", "test-1") and text == ARTICLES[1].text
     assert vecs and all(v.dtype == np.float32 and abs(np.linalg.norm(v) - 1) < 1e-3 for _, v in vecs)
     assert backend.stored_vectors("nope") == ("", "", None, [])
+    assert backend.get_meta("last_ingest_at") >= backend.get_meta("created_at")
     backend.set_meta("model_id", "e5-test")
     assert backend.get_meta("model_id") == "e5-test" and backend.get_meta("absent") is None
 

@@ -444,6 +444,7 @@ class MilvusBackend(IndexBackend):
         if texts:
             self.client.upsert(self.texts_name, texts)
         self.client.upsert(self.articles_name, rows)
+        self.set_meta("last_ingest_at", now)
         if self.flush_policy == "batch":
             self.flush()
         return WriteResult(added, updated, removed, new_ids, 0, 0)
@@ -467,6 +468,7 @@ class MilvusBackend(IndexBackend):
                 removed += [r["id"] for r in self._scan(self.chunks_name, _in("article_id", part), ["id"])]
                 self.client.delete(self.chunks_name, filter=_in("article_id", part))
             self.client.delete(self.texts_name, filter=_in("article_id", part))
+        self.set_meta("last_ingest_at", _now())
         if self.flush_policy == "batch":
             self.flush()
         return removed
