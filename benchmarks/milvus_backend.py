@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa.records import ArticleRecord  # noqa: E402
 from qa.store import Filters, PreparedArticle, Store  # noqa: E402
+from qa.retrieve import KEYWORD_SCORE_DEPTH, FusionParams, fuse  # noqa: E402
 from qa.textnorm import query_terms  # noqa: E402
 from qa.vectors import VectorIndex  # noqa: E402
 
@@ -62,6 +63,20 @@ def batches(prepared: list[PreparedArticle], chunks_per_batch: int):
             batch, n = [], 0
     if batch:
         yield batch
+
+
+def hybrid(dense_search, keyword_search, dense_scores, qvec, terms, depth: int = 50) -> list[tuple[int, float]]:
+    """Retriever._score's hybrid path (k=5: depth 50), over one backend's three calls:
+    dense top `depth`, one BM25 query deep enough to score the dense candidates, cosines of
+    the keyword candidates the dense side missed, then `fuse` (Chinese questions: keyword
+    confidence 1)."""
+    dense = dict(dense_search(qvec, depth))
+    ranked = keyword_search(terms, max(depth, KEYWORD_SCORE_DEPTH))
+    all_kw = dict(ranked)
+    keyword = {i: all_kw.get(i, 0.0) for i in dense}
+    keyword.update(ranked[:depth])
+    dense.update(dense_scores(qvec, [i for i in keyword if i not in dense]))
+    return [(s.chunk_id, s.score) for s in fuse(dense, keyword, FusionParams())]
 
 
 def p50(times: list[float]) -> str:
@@ -157,16 +172,29 @@ def main() -> None:
         scores, ids = vi.search(qvecs[i : i + 1], 50, store.chunk_ids(filt))  # as Retriever filters
         return [(int(c), float(x)) for x, c in zip(scores[0], ids[0]) if c >= 0]
 
+    def local_dense_search(q, n):
+        scores, ids = vi.search(q, n)
+        return [(int(c), float(x)) for x, c in zip(scores[0], ids[0]) if c >= 0]
+
+    lh, lh_t = run(lambda i: hybrid(local_dense_search, store.keyword_search, vi.scores, qvecs[i : i + 1], qterms[i]))
     _, lk1000_t = run(lambda i: store.keyword_search(qterms[i], 1000))
     _, lkf_t = run(lambda i: store.keyword_search(qterms[i], 50, filt))
     _, ldf_t = run(local_dense_filtered)
     print(f"\nqueries: {len(questions)}, top 50  load {load()}")
     print(f"local   keyword p50 {p50(lk_t)}   dense p50 {p50(ld_t)}   keyword top 1000 (hybrid depth) "
-          f"{p50(lk1000_t)}   filtered by source: keyword {p50(lkf_t)}, dense {p50(ldf_t)}")
+          f"{p50(lk1000_t)}   filtered by source: keyword {p50(lkf_t)}, dense {p50(ldf_t)}   hybrid {p50(lh_t)}")
     for policy, mb in results.items():
         mk, mk_t = run(lambda i: mb.keyword_search(qterms[i], 50))
         md, md_t = run(lambda i: mb.dense_search(qvecs[i : i + 1], 50))
-        rows = mb.chunk_rows(list({c for hits in mk + md for c, _ in hits[:1]}))
+        mh, mh_t = run(lambda i: hybrid(mb.dense_search, mb.keyword_search, mb.dense_scores, qvecs[i : i + 1],
+                                        qterms[i]))
+        _, mk1000_t = run(lambda i: mb.keyword_search(qterms[i], 1000))
+        _, mkf_t = run(lambda i: mb.keyword_search(qterms[i], 50, filt))
+        _, mdf_t = run(lambda i: mb.dense_search(qvecs[i : i + 1], 50, filt))
+        print(f"milvus flush={policy}: keyword p50 {p50(mk_t)}   dense p50 {p50(md_t)}   keyword top 1000 "
+              f"{p50(mk1000_t)}   filtered by source: keyword {p50(mkf_t)}, dense {p50(mdf_t)}   hybrid {p50(mh_t)}"
+              f"  load {load()}")
+        rows = mb.chunk_rows(list({c for hits in mk + md + mh for c, _ in hits[:1]}))
         key = {c: (r.article_id, r.ordinal) for c, r in rows.items()}
         agree_k = sum(bool(a) and bool(b) and key.get(a[0][0]) == local_key.get(b[0][0]) for a, b in zip(mk, lk))
         both = sum(bool(a) and bool(b) for a, b in zip(mk, lk))
@@ -179,15 +207,13 @@ def main() -> None:
                     good += 1
             return 100 * good / len(questions)
 
-        _, mk1000_t = run(lambda i: mb.keyword_search(qterms[i], 1000))
-        _, mkf_t = run(lambda i: mb.keyword_search(qterms[i], 50, filt))
-        _, mdf_t = run(lambda i: mb.dense_search(qvecs[i : i + 1], 50, filt))
-        print(f"milvus flush={policy}: keyword p50 {p50(mk_t)}   dense p50 {p50(md_t)}   keyword top 1000 "
-              f"{p50(mk1000_t)}   filtered by source: keyword {p50(mkf_t)}, dense {p50(mdf_t)}  load {load()}")
         print(f"  top-1 same chunk as local: keyword {agree_k}/{both} ({100 * agree_k / max(both, 1):.1f}%), "
               f"dense {agree_d}/{len(questions)}")
+        agree_h = sum(bool(a) and bool(b) and key.get(a[0][0]) == local_key.get(b[0][0]) for a, b in zip(mh, lh))
         print(f"  src@1 keyword: milvus {src1(mk, key):.1f} vs FTS5 {src1(lk, local_key):.1f}; "
-              f"dense: milvus {src1(md, key):.1f} vs FAISS {src1(ld, local_key):.1f}")
+              f"dense: milvus {src1(md, key):.1f} vs FAISS {src1(ld, local_key):.1f}; "
+              f"hybrid: milvus {src1(mh, key):.1f} vs local {src1(lh, local_key):.1f} "
+              f"(same top-1 chunk {agree_h}/{len(questions)})")
         t = time.perf_counter()
         df = [mb.document_frequencies(qterms[i]) for i in range(min(20, len(questions)))]
         n_terms = sum(len(d) for d in df)
