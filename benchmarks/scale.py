@@ -618,8 +618,6 @@ def keyword_budget_run(eval_dir: Path, work: Path, sizes: list[int], budgets: li
     synthetic) and on the CMRC/DRCD eval archives (real vectors; keyword and hybrid) with the
     budget at the same share of the archive as at 1M chunks."""
     from qa import Archive
-    from qa.store import KEYWORD_ROW_BUDGET
-
     gold_map = news_gold(eval_dir)
     qs = load_questions(eval_dir / f"{NEWS_QUESTIONS}.questions.jsonl")
     t = table(f"Keyword row budget: src@1 / src@5 / p50 ms, keyword mode ({load_note()})",
@@ -628,14 +626,15 @@ def keyword_budget_run(eval_dir: Path, work: Path, sizes: list[int], budgets: li
         archive = Archive.open(work / f"local-{n}", create=False)
         have = {i for i in gold_map.values()
                 if archive.store.db.execute("SELECT 1 FROM articles WHERE id = ?", (i,)).fetchone()}
-        mine = [q for q in qs if any(gold_map.get(d) in have for d in q.gold)]
+        mine = [q for q in qs if any(gold_map.get(d) in have for d in q.gold)][:limit]
         gold_of = lambda q: {gold_map[d] for d in q.gold if d in gold_map}  # noqa: E731
         cells = [src_at(archive, mine, gold_of, "keyword", b, lambda s: s.split("#", 1)[0]) for b in budgets]
         t.add_row(f"news {n:,} chunks", str(len(mine)), *[f"{a:.1f} / {b:.1f} / {c:.0f}" for a, b, c in cells])
         archive.close()
     console.print(t)
-    share = KEYWORD_ROW_BUDGET / 1_000_000
-    t = table(f"Eval sets, budget at {share:.0%} of the archive's chunks (as {KEYWORD_ROW_BUDGET:,} at 1M): "
+    budget = next((b for b in budgets if b), 20_000)
+    share = budget / 1_000_000
+    t = table(f"Eval sets, budget at {share:.0%} of the archive's chunks (as {budget:,} at 1M): "
               f"src@1 / src@5 / p50 ms, first {limit} questions", ["set", "chunks", "mode", "no budget", "budget"])
     for name in SETS:
         archive = open_set_archive(eval_dir, name)

@@ -243,12 +243,13 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-# bm25() scores every row the OR-query matches (~3-10 us a row on 2 busy cores): at 1M news
+# bm25() scores every row the OR-query matches (~10 us a row on 2 busy cores): at 1M news
 # chunks a question's common words (情况, 工作, 进行: 1-2% of all chunks each) match 100k+
-# rows and a query took seconds. Past this many matched rows (the sum of the terms' document
-# frequencies), the commonest terms are left out of the MATCH until the rest fit, keeping
-# at least the rarest term. Archives under this many chunks never drop anything.
-KEYWORD_ROW_BUDGET = 20_000
+# rows and a query takes seconds. A row budget (`Store(keyword_row_budget=...)`) leaves the
+# commonest terms out of the MATCH until the rest fit, keeping at least the rarest term:
+# 9x faster at 1M chunks, but it cost 16 points of src@1 there (README, "Scale"), so it is
+# off by default; it is a knob for an archive where latency matters more than ranking.
+KEYWORD_ROW_BUDGET: int | None = None
 
 
 def affordable_terms(terms: Sequence[str], doc_counts: dict[str, int], budget: int | None) -> list[str]:
@@ -277,7 +278,7 @@ class Store:
 
     def __init__(self, path: str | Path, keyword_row_budget: int | None = KEYWORD_ROW_BUDGET):
         self.path = Path(path)
-        self.keyword_row_budget = keyword_row_budget  # None: score every matched row
+        self.keyword_row_budget = keyword_row_budget  # None (default): score every matched row
         self._vocab = False  # the connection's temp fts5vocab table exists
         self._lock = threading.RLock()
         try:
