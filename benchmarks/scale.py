@@ -1,7 +1,9 @@
-"""How the dense index and the archive scale: 10k and 100k chunks.
+"""How the dense index and the archive scale: 10k to 1M chunks.
 
     python benchmarks/scale.py [--sizes 10000,100000] [--queries 300] [--work /tmp/qa-scale]
     python benchmarks/scale.py --archive-run [--archive-chunks 10000]     # + a real archive (~15-30 min)
+    python benchmarks/scale.py --sizes "" --local-sizes 100000,1000000    # local backend at scale (~1 h)
+    python benchmarks/scale.py --sizes "" --local-sizes 1000000 --keyword-budget none,20000
 
 Part 1, vectors only (minutes): real chunk vectors of the shared corpora (read from their
 `qa eval` archives, built on first use) and real query vectors of their questions, cached
@@ -14,6 +16,14 @@ IVF (nprobe sweep), HNSW (efSearch sweep) and the type `VectorIndex` chooses by 
 Part 2, `--archive-run`: an archive of ~N chunks made by repeating the shared corpora
 under distinct ids, ingested through `Archive` with the real model: ingest rate against the
 raw encode rate, sizes on disk, and query latency p50/p95 per search mode.
+
+Part 3, `--local-sizes`: archives of N chunks of the real news corpus (crud_news_2023: chunked
+and segmented by the real code, cached under --work; repeated under distinct ids past its
+~188k chunks) written through `Store.write` with synthetic vectors, then measured in fresh
+processes with the crud_news_dev questions: keyword/dense/hybrid p50/p95 through
+`Archive.search` (question encoding timed apart), RSS, disk, FAISS recall against exact search
+over the stored vectors. `--keyword-budget` compares keyword row budgets (`Store`) on them and on
+the eval sets. `--backend milvus` is the hook for the same tables on Milvus (not wired yet).
 
 Timings depend on the machine and its load; the load average is printed with them.
 """
