@@ -1,7 +1,9 @@
-"""How the dense index and the archive scale: 10k and 100k chunks.
+"""How the dense index and the archive scale: 10k to 1M chunks.
 
     python benchmarks/scale.py [--sizes 10000,100000] [--queries 300] [--work /tmp/qa-scale]
     python benchmarks/scale.py --archive-run [--archive-chunks 10000]     # + a real archive (~15-30 min)
+    python benchmarks/scale.py --sizes "" --local-sizes 100000,1000000    # local backend at scale (~1 h)
+    python benchmarks/scale.py --sizes "" --local-sizes 1000000 --keyword-budget none,20000
 
 Part 1, vectors only (minutes): real chunk vectors of the shared corpora (read from their
 `qa eval` archives, built on first use) and real query vectors of their questions, cached
@@ -14,6 +16,14 @@ IVF (nprobe sweep), HNSW (efSearch sweep) and the type `VectorIndex` chooses by 
 Part 2, `--archive-run`: an archive of ~N chunks made by repeating the shared corpora
 under distinct ids, ingested through `Archive` with the real model: ingest rate against the
 raw encode rate, sizes on disk, and query latency p50/p95 per search mode.
+
+Part 3, `--local-sizes`: archives of N chunks of the real news corpus (crud_news_2023: chunked
+and segmented by the real code, cached under --work; repeated under distinct ids past its
+~188k chunks) written through `Store.write` with synthetic vectors, then measured in fresh
+processes with the crud_news_dev questions: keyword/dense/hybrid p50/p95 through
+`Archive.search` (question encoding timed apart), RSS, disk, FAISS recall against exact search
+over the stored vectors. `--keyword-budget` compares keyword row budgets (`Store`) on them and on
+the eval sets. `--backend milvus` is the hook for the same tables on Milvus (not wired yet).
 
 Timings depend on the machine and its load; the load average is printed with them.
 """
@@ -28,8 +38,9 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -146,7 +157,8 @@ def disk_mb(index: faiss.Index) -> float:
 
 def vector_run(n: int, base: np.ndarray, queries: np.ndarray, hnsw: bool) -> list[list[str]]:
     """Rows of (index, build s, disk MB, process RSS MB with it built, p50, p95, recall@10)
-    for size n. Disk size is close to the index's own memory (flat and IVF keep raw float32)."""
+    for size n. Disk size is close to the index's own memory (flat and IVF keep float32
+    vectors, IVF-SQ8 one byte per dimension)."""
     vecs = synthetic(base, n)
     ids = np.arange(n, dtype=np.int64)
     dim = vecs.shape[1]
@@ -162,15 +174,19 @@ def vector_run(n: int, base: np.ndarray, queries: np.ndarray, hnsw: bool) -> lis
     rows.append(["flat (exact)", f"{bt:.2f}", f"{disk_mb(flat):.0f}", f"{dm:.0f}", f"{percentile(lat, 50):.2f}",
                  f"{percentile(lat, 95):.2f}", "1.000"])
 
-    ivf_vi, bt, dm = build(lambda: (lambda vi: (vi.add(ids, vecs), vi.optimize(), vi)[2])(VectorIndex(dim, kind="ivf")))
-    ivf = ivf_vi.index
-    for nprobe in (8, 16, 32, 64):
-        ivf.nprobe = nprobe
-        lat, got = timed_queries(lambda q: ivf.search(q, 10)[1], queries)
-        rows.append([f"IVF{ivf.nlist} nprobe={nprobe}", f"{bt:.2f}", f"{disk_mb(ivf):.0f}", f"{dm:.0f}",
-                     f"{percentile(lat, 50):.2f}", f"{percentile(lat, 95):.2f}", f"{recall_at_10(truth, got):.3f}"])
-    ivf_vi = ivf = None  # free the memory before HNSW
-
+    by_kind: dict[str, list[str]] = {}
+    for kind in ("ivf", "ivf-sq8"):
+        vi, bt, dm = build(lambda: (lambda v: (v.add(ids, vecs), v)[1])(VectorIndex(dim, kind=kind)))
+        ivf = vi.index
+        for nprobe in (8, 16, 32, 64):
+            ivf.nprobe = nprobe
+            lat, got = timed_queries(lambda q: ivf.search(q, 10)[1], queries)
+            rows.append([f"{'IVF' if kind == 'ivf' else 'IVF-SQ8 '}{ivf.nlist} nprobe={nprobe}", f"{bt:.2f}",
+                         f"{disk_mb(ivf):.0f}", f"{dm:.0f}", f"{percentile(lat, 50):.2f}", f"{percentile(lat, 95):.2f}",
+                         f"{recall_at_10(truth, got):.3f}"])
+            if nprobe == DEFAULT_POLICY.nprobe:
+                by_kind[kind] = rows[-1]
+        vi = ivf = None  # free the memory before the next one
     if hnsw:
         def make_hnsw() -> faiss.Index:
             ix = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
@@ -187,11 +203,10 @@ def vector_run(n: int, base: np.ndarray, queries: np.ndarray, hnsw: bool) -> lis
                          f"{percentile(lat, 50):.2f}", f"{percentile(lat, 95):.2f}", f"{recall_at_10(truth, got):.3f}"])
         del hn
 
-    auto, bt, dm = build(lambda: (lambda vi: (vi.add(ids, vecs), vi.optimize(), vi)[2])(VectorIndex(dim)))
-    lat, got = timed_queries(lambda q: auto.search(q, 10)[1], queries)
-    label = f"auto → {auto.kind}" + (f" (IVF{auto.index.nlist}, nprobe={auto.index.nprobe})" if auto.kind == "ivf" else "")
-    rows.append([label, f"{bt:.2f}", f"{disk_mb(auto.index):.0f}", f"{dm:.0f}", f"{percentile(lat, 50):.2f}",
-                 f"{percentile(lat, 95):.2f}", f"{recall_at_10(truth, got):.3f}"])
+    auto = DEFAULT_POLICY.kind_for(n, "flat")
+    same = rows[0] if auto == "flat" else by_kind.get(auto)
+    if same:
+        rows.append([f"auto → {auto} (as above)", *same[1:]])
     return rows
 
 
@@ -259,6 +274,389 @@ def archive_run(eval_dir: Path, work: Path, target_chunks: int, n_queries: int) 
     archive.close()
 
 
+# -- a local archive of N chunks from the real news corpus ------------------------------------
+NEWS = ROOT.parent / "shared" / "news_corpus" / "crud_news_2023.jsonl.gz"
+NEWS_QUESTIONS = "crud_news_dev"
+PREP_SHARD = 4000  # articles per cached shard of chunked, segmented news
+
+
+def vm_mb(field: str = "VmRSS") -> float:
+    """A /proc/self/status memory field in MB (VmRSS now, VmHWM the peak so far)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def prepare_lines(batch: list[tuple[int, str]], pid: str) -> list[tuple]:
+    """(record, content hash, spans, FTS terms) of JSONL lines, as `Archive.ingest` makes them."""
+    from qa.archive import DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP, content_hash, indexed_title, passage_text
+    from qa.chunk import chunk_text
+    from qa.ingest import record_from_dict
+    from qa.textnorm import segment
+
+    out = []
+    for line_no, line in batch:
+        r = record_from_dict(json.loads(line), NEWS, line_no)
+        title = indexed_title(r.title, r.text)
+        chunks = chunk_text(r.text, DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP)
+        out.append((r, content_hash(r, pid), [(c.ordinal, c.start, c.end) for c in chunks],
+                    [" ".join(segment(passage_text(title, c.text))) for c in chunks]))
+    return out
+
+
+def news_shards(work: Path) -> Iterator[list[tuple]]:
+    """The real news corpus chunked and segmented as an ingest does it (`chunk_text`,
+    `passage_text`, `segment`), in shards of `PREP_SHARD` articles cached under `work`:
+    [(record, content hash, spans, terms)]. Segmenting is the slow part (~300 chunks/s)."""
+    import gzip
+    import pickle
+
+    from qa.archive import DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP
+    from qa.pipeline import pipeline_id, pipeline_spec
+
+    pid = pipeline_id(pipeline_spec(DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP))
+    folder = work / f"news-prep-{pid}"
+    folder.mkdir(parents=True, exist_ok=True)
+    shard, lines = 0, []
+
+    def load_or_make(batch: list[tuple[int, str]]) -> list[tuple]:
+        f = folder / f"shard-{shard:03d}.pkl"
+        if f.exists():
+            return pickle.loads(f.read_bytes())
+        data = prepare_lines(batch, pid)
+        tmp = f.with_suffix(".tmp")
+        tmp.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, f)
+        return data
+
+    with gzip.open(NEWS, "rt", encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, 1):
+            lines.append((line_no, line))
+            if len(lines) == PREP_SHARD:
+                yield load_or_make(lines)
+                shard, lines = shard + 1, []
+    if lines:
+        yield load_or_make(lines)
+
+
+def news_articles(work: Path, target_chunks: int) -> Iterator[tuple]:
+    """Prepared news articles until `target_chunks` chunks: the real corpus once, then again
+    under distinct ids (`<id>#r1`, ...) with the same texts."""
+    got, rep = 0, 0
+    while got < target_chunks:
+        before = got
+        for shard in news_shards(work):
+            for r, h, spans, terms in shard:
+                if rep:
+                    r = dataclasses.replace(r, id=f"{r.id}#r{rep}")
+                yield r, h, spans, terms
+                got += len(spans)
+                if got >= target_chunks:
+                    return
+        if got == before:
+            return
+        rep += 1
+
+
+def synthetic_batch(base: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
+    """`m` vectors mixed from two real ones plus noise, as `synthetic` makes them."""
+    i, j = rng.integers(0, len(base), m), rng.integers(0, len(base), m)
+    a = rng.uniform(0.5, 1.0, (m, 1)).astype(np.float32)
+    x = a * base[i] + (1 - a) * base[j] + 0.3 * base.std(axis=0) * rng.standard_normal((m, base.shape[1])).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float32)
+
+
+def build_local(path: Path, work: Path, n: int, base: np.ndarray, batch_chunks: int, out: Any = None) -> dict:
+    """An archive of ~n news chunks written through `Store.write` as an ingest writes them
+    (articles, chunk rows with float32 vectors, FTS5 terms), with synthetic vectors. Cached:
+    a finished build leaves `build.json` with its figures."""
+    from tqdm import tqdm
+
+    from qa import Archive
+    from qa.archive import DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP
+    from qa.pipeline import pipeline_id, pipeline_spec
+    from qa.store import PreparedArticle
+
+    done = path / "build.json"
+    if done.exists():
+        info = json.loads(done.read_text())
+        if out is not None:
+            out.put(info)
+        return info
+    if path.exists():
+        shutil.rmtree(path)  # an interrupted build: start again
+    pid = pipeline_id(pipeline_spec(DEFAULT_CHUNK_CHARS, DEFAULT_OVERLAP))
+    archive = Archive.open(path)
+    archive.encoder  # noqa: B018 -- records the model id and dim the query vectors belong to
+    store = archive.store
+    rng = np.random.default_rng(n)
+    bar = tqdm(total=n, desc=f"build {n:,}", unit="chunk", file=sys.stderr, smoothing=0.05)
+    prep_s = write_s = 0.0
+    articles = chunks = 0
+    pending: list = []
+    t0 = t = time.perf_counter()
+
+    def flush() -> None:
+        nonlocal write_s, chunks, articles, pending
+        m = sum(len(p[2]) for p in pending)
+        vecs = synthetic_batch(base, m, rng)
+        batch, at = [], 0
+        for r, h, spans, terms in pending:
+            batch.append(PreparedArticle(r, h, spans, terms, vecs[at : at + len(spans)], pid))
+            at += len(spans)
+        w = time.perf_counter()
+        res = store.write(batch)
+        write_s += time.perf_counter() - w
+        chunks += len(res.new_ids)
+        articles += len(batch)
+        bar.update(len(res.new_ids))
+        pending = []
+
+    n_pending = 0
+    for art in news_articles(work, n):
+        pending.append(art)
+        n_pending += len(art[2])
+        if n_pending >= batch_chunks:
+            prep_s += time.perf_counter() - t
+            flush()
+            n_pending, t = 0, time.perf_counter()
+    prep_s += time.perf_counter() - t
+    if pending:
+        flush()
+    bar.close()
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    archive.close()
+    info = {"chunks": chunks, "articles": articles, "build_s": time.perf_counter() - t0, "write_s": write_s,
+            "prep_s": prep_s, "batch_chunks": batch_chunks, "build_peak_rss_mb": vm_mb("VmHWM"),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load": load_note()}
+    done.write_text(json.dumps(info))
+    if out is not None:
+        out.put(info)
+    return info
+
+
+def news_questions(eval_dir: Path, work: Path, model_spec: str | None) -> tuple[list[str], np.ndarray]:
+    """The crud_news_dev questions and their query vectors (real model), cached in `work`."""
+    qs = [q.question for q in load_questions(eval_dir / f"{NEWS_QUESTIONS}.questions.jsonl")]
+    f = work / f"{NEWS_QUESTIONS}-query-vectors.npy"
+    if not f.exists():
+        from qa.embeddings import load_encoder, resolve_spec
+
+        enc = load_encoder(resolve_spec(model_spec, None))
+        np.save(f, enc.encode_queries(qs, batch_size=32).astype(np.float32))
+    return qs, np.load(f)
+
+
+def measure_local(path: str, questions: list[str], out: "Any") -> None:
+    """In a fresh process: open the archive, time keyword, dense and hybrid search over the
+    questions one at a time through `Archive.search` (question encoding timed apart, then
+    served from the archive's query cache), memory at each step, sizes on disk."""
+    from qa import Archive
+
+    res: dict = {"rss_start_mb": vm_mb()}
+    p = Path(path)
+    archive = Archive.open(p, create=False)
+    t = time.perf_counter()
+    archive.search("预热 查询", 10, "keyword")
+    res["first_keyword_s"] = time.perf_counter() - t
+    lat = []
+    for q in questions:
+        t = time.perf_counter()
+        archive.search(q, 10, "keyword")
+        lat.append((time.perf_counter() - t) * 1000)
+    res["keyword"] = lat
+    res["rss_keyword_mb"] = vm_mb()
+    had_file = (p / "vectors.faiss").exists()
+    t = time.perf_counter()
+    vi = archive._vector_index()  # load the FAISS file (or build it from the store), no encoder
+    res["vectors_s"], res["vectors_from_file"], res["faiss_type"] = time.perf_counter() - t, had_file, vi.kind
+    res["rss_vectors_mb"], res["peak_vectors_mb"] = vm_mb(), vm_mb("VmHWM")
+    enc_lat = []
+    archive._encode_query("预热")
+    for q in questions:
+        t = time.perf_counter()
+        archive._encode_query(q)  # the archive's own query cache: searches below reuse it
+        enc_lat.append((time.perf_counter() - t) * 1000)
+    res["encode"] = enc_lat
+    res["rss_encoder_mb"] = vm_mb()
+    for mode in ("dense", "hybrid"):
+        lat = []
+        for q in questions:
+            t = time.perf_counter()
+            archive.search(q, 10, mode)
+            lat.append((time.perf_counter() - t) * 1000)
+        res[mode] = lat
+    res["rss_steady_mb"], res["rss_peak_mb"] = vm_mb(), vm_mb("VmHWM")
+    res["db_mb"] = sum((p / n).stat().st_size for n in ("archive.db", "archive.db-wal") if (p / n).exists()) / 2**20
+    res["vectors_mb"] = (p / "vectors.faiss").stat().st_size / 2**20
+    res["load"] = load_note()
+    archive.close()
+    out.put(res)
+
+
+def recall_local(path: str, qvecs: np.ndarray, out: Any) -> None:
+    """Recall@10 of the archive's saved FAISS index against exact search over the float32
+    vectors in its SQLite file (streamed in blocks: no full copy in memory), for real
+    query vectors; also how far its cosines are from the exact ones."""
+    from qa.store import Store
+
+    p = Path(path)
+    store = Store(p / "archive.db")
+    side = json.loads((p / "vectors.faiss.json").read_text())
+    loaded = VectorIndex.load(p / "vectors.faiss", side["dim"], side["model_id"], side.get("epoch", 0))
+    assert loaded is not None
+    vi = loaded.index
+    got_s, got = vi.search(qvecs, 10)
+    best_s = np.full((len(qvecs), 10), -np.inf, np.float32)
+    best_i = np.full((len(qvecs), 10), -1, np.int64)
+    last = 0
+    while True:
+        rows = store.db.execute("SELECT id, vector FROM chunks WHERE id > ? AND vector IS NOT NULL ORDER BY id LIMIT 50000",
+                                (last,)).fetchall()
+        if not rows:
+            break
+        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        mat = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1)
+        sims = qvecs @ mat.T
+        cat_s, cat_i = np.concatenate([best_s, sims], 1), np.concatenate([best_i, np.broadcast_to(ids, sims.shape)], 1)
+        top = np.argsort(-cat_s, axis=1)[:, :10]
+        best_s, best_i = np.take_along_axis(cat_s, top, 1), np.take_along_axis(cat_i, top, 1)
+        last = int(ids[-1])
+    store.close()
+    err = [abs(float(s) - float(e)) for srow, erow, grow, brow in zip(got_s, best_s, got, best_i)
+           for s, g, e, b in zip(srow, erow, grow, brow) if g == b]
+    out.put({"recall": recall_at_10(best_i, got), "kind": vi.kind, "cos_err_max": max(err or [0.0]),
+             "top1_same": float(np.mean(got[:, 0] == best_i[:, 0]))})
+
+
+def in_child(fn: Callable, *args: Any) -> dict:
+    """Run `fn(*args, queue)` in a fresh process (its own peak RSS) and return what it put."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=fn, args=(*args, q))
+    proc.start()
+    res = q.get()
+    proc.join()
+    return res
+
+
+def local_scale_run(eval_dir: Path, work: Path, sizes: list[int], base: np.ndarray, batch_chunks: int) -> None:
+    qs, _ = news_questions(eval_dir, work, None)
+    for n in sizes:
+        path = work / f"local-{n}"
+        info = in_child(build_local, path, work, n, base, batch_chunks)  # its own peak RSS
+        if not (path / "vectors.faiss").exists():
+            first = in_child(measure_local, str(path), qs[:5])  # builds the FAISS file from the store
+            info["faiss_build_s"], info["faiss_build_peak_mb"] = first["vectors_s"], first["peak_vectors_mb"]
+            done = path / "build.json"
+            done.write_text(json.dumps(info))
+        r = in_child(measure_local, str(path), qs)
+        rec = in_child(recall_local, str(path), news_questions(eval_dir, work, None)[1])
+        t = table(f"Local backend (SQLite + FTS5 + FAISS), {info['chunks']:,} chunks of real news "
+                  f"({info['articles']:,} articles, synthetic vectors); {len(qs)} real questions "
+                  f"({NEWS_QUESTIONS}) one at a time; {r['load']}", ["", "value"])
+        t.add_row("build: write through Store.write (chunks/s)", f"{info['chunks'] / info['write_s']:,.0f}"
+                  f" ({info['write_s']:.0f} s, batches of {info['batch_chunks']:,} chunks)")
+        t.add_row("build: chunk + segment real texts (s, cached after the first run)", f"{info['prep_s']:.0f}")
+        t.add_row("build: peak RSS (MB)", f"{info['build_peak_rss_mb']:,.0f}")
+        if "faiss_build_s" in info:
+            t.add_row("FAISS index from the store, first open (s / peak RSS MB)",
+                      f"{info['faiss_build_s']:.0f} / {info['faiss_build_peak_mb']:,.0f}")
+        t.add_row("FAISS index type / load from file (s)", f"{r['faiss_type']} / {r['vectors_s']:.1f}")
+        t.add_row(f"dense recall@10 / same top-1 vs exact search over the stored float32 vectors",
+                  f"{rec['recall']:.3f} / {rec['top1_same']:.2f}")
+        t.add_row("database on disk (MB)", f"{r['db_mb']:,.0f}")
+        t.add_row("vectors.faiss on disk (MB)", f"{r['vectors_mb']:,.0f}")
+        t.add_row("first keyword query, cold (ms)", f"{r['first_keyword_s'] * 1000:,.0f}")
+        for mode in ("keyword", "dense", "hybrid"):
+            t.add_row(f"{mode} p50 / p95 (ms, question encoding excluded)",
+                      f"{percentile(r[mode], 50):.1f} / {percentile(r[mode], 95):.1f}")
+        t.add_row("question encoding p50 / p95 (ms)", f"{percentile(r['encode'], 50):.1f} / {percentile(r['encode'], 95):.1f}")
+        t.add_row("RSS: open + keyword / + FAISS / + encoder, searching (MB)",
+                  f"{r['rss_keyword_mb']:,.0f} / {r['rss_vectors_mb']:,.0f} / {r['rss_steady_mb']:,.0f}")
+        t.add_row("RSS peak of the searching process (MB)", f"{r['rss_peak_mb']:,.0f}")
+        console.print(t)
+
+
+# -- keyword row budget: latency and what it costs in ranking ---------------------------------
+def news_gold(eval_dir: Path) -> dict[str, str]:
+    """crud_news_dev doc id -> the id of the same text in the 2023 news corpus."""
+    import gzip
+
+    dev = {}
+    with open(eval_dir / f"{NEWS_QUESTIONS}.corpus.jsonl", encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            dev[d["text"].strip()[:200]] = d["doc_id"]
+    out = {}
+    with gzip.open(NEWS, "rt", encoding="utf-8") as f:
+        for line in f:
+            o = json.loads(line)
+            if o["text"].strip()[:200] in dev:
+                out[dev[o["text"].strip()[:200]]] = o["id"]
+    return out
+
+
+def src_at(archive: "Any", questions: list, gold_of: Callable[[Any], set[str]], mode: str, budget: int | None,
+           base_id: Callable[[str], str] = lambda s: s) -> tuple[float, float, float]:
+    """(src@1, src@5, p50 ms) of `mode` over questions with the store's row budget set."""
+    archive.store.keyword_row_budget = budget
+    r1 = r5 = 0
+    lat = []
+    for q in questions:
+        t = time.perf_counter()
+        hits = archive.search(q.question, 5, mode)
+        lat.append((time.perf_counter() - t) * 1000)
+        ids = [base_id(h.article_id) for h in hits]
+        gold = gold_of(q)
+        r1 += bool(ids[:1] and ids[0] in gold)
+        r5 += any(i in gold for i in ids)
+    n = max(len(questions), 1)
+    return 100 * r1 / n, 100 * r5 / n, percentile(lat, 50)
+
+
+def keyword_budget_run(eval_dir: Path, work: Path, sizes: list[int], budgets: list[int | None], limit: int) -> None:
+    """src@1/@5 and latency with and without the keyword row budget: on the news archives
+    (crud_news_dev questions whose source is in the archive, keyword mode: their vectors are
+    synthetic) and on the CMRC/DRCD eval archives (real vectors; keyword and hybrid) with the
+    budget at the same share of the archive as at 1M chunks."""
+    from qa import Archive
+    gold_map = news_gold(eval_dir)
+    qs = load_questions(eval_dir / f"{NEWS_QUESTIONS}.questions.jsonl")
+    t = table(f"Keyword row budget: src@1 / src@5 / p50 ms, keyword mode ({load_note()})",
+              ["archive", "questions", *[f"budget {b:,}" if b else "no budget" for b in budgets]])
+    for n in sizes:
+        archive = Archive.open(work / f"local-{n}", create=False)
+        have = {i for i in gold_map.values()
+                if archive.store.db.execute("SELECT 1 FROM articles WHERE id = ?", (i,)).fetchone()}
+        mine = [q for q in qs if any(gold_map.get(d) in have for d in q.gold)][:limit]
+        gold_of = lambda q: {gold_map[d] for d in q.gold if d in gold_map}  # noqa: E731
+        cells = [src_at(archive, mine, gold_of, "keyword", b, lambda s: s.split("#", 1)[0]) for b in budgets]
+        t.add_row(f"news {n:,} chunks", str(len(mine)), *[f"{a:.1f} / {b:.1f} / {c:.0f}" for a, b, c in cells])
+        archive.close()
+    console.print(t)
+    budget = next((b for b in budgets if b), 20_000)
+    share = budget / 1_000_000
+    t = table(f"Eval sets, budget at {share:.0%} of the archive's chunks (as {budget:,} at 1M): "
+              f"src@1 / src@5 / p50 ms, first {limit} questions", ["set", "chunks", "mode", "no budget", "budget"])
+    for name in SETS:
+        archive = open_set_archive(eval_dir, name)
+        n = archive.store.chunk_count()
+        ques = load_questions(eval_dir / f"{name}.questions.jsonl", limit)
+        for mode in ("keyword", "hybrid"):
+            cells = [src_at(archive, ques, lambda q: set(q.gold), mode, b) for b in (None, max(1, round(share * n)))]
+            t.add_row(name, f"{n:,}", mode, *[f"{a:.1f} / {b:.1f} / {c:.0f}" for a, b, c in cells])
+        archive.close()
+    console.print(t)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--eval-dir", default=str(ROOT.parent / "shared" / "eval"))
@@ -269,7 +667,15 @@ def main() -> None:
     ap.add_argument("--archive-run", action="store_true", help="also build a real archive (slow)")
     ap.add_argument("--archive-chunks", type=int, default=10_000)
     ap.add_argument("--fresh", action="store_true", help="delete --work first")
+    ap.add_argument("--local-sizes", default="", help="news-corpus archives of these many chunks, e.g. 100000,1000000")
+    ap.add_argument("--backend", choices=("local", "milvus"), default="local", help="backend of --local-sizes")
+    ap.add_argument("--keyword-budget", default="", help="compare keyword row budgets (e.g. none,20000,10000) on "
+                    "the --local-sizes archives (built already) and the eval sets")
+    ap.add_argument("--budget-questions", type=int, default=300, help="eval-set questions for --keyword-budget")
+    ap.add_argument("--batch-chunks", type=int, default=20_000, help="chunks per Store.write transaction")
     args = ap.parse_args()
+    if args.backend == "milvus":
+        raise SystemExit("--backend milvus: not wired yet (the Milvus backend lands separately)")
     eval_dir, work = Path(args.eval_dir), Path(args.work)
     if args.fresh and work.exists():
         shutil.rmtree(work)
@@ -287,6 +693,12 @@ def main() -> None:
         console.print(t)
     if args.archive_run:
         archive_run(eval_dir, work, args.archive_chunks, min(args.queries, 200))
+    local_sizes = [int(s) for s in args.local_sizes.split(",") if s.strip()]
+    if args.keyword_budget:
+        budgets = [None if b.strip() == "none" else int(b) for b in args.keyword_budget.split(",")]
+        keyword_budget_run(eval_dir, work, local_sizes, budgets, args.budget_questions)
+    elif local_sizes:
+        local_scale_run(eval_dir, work, local_sizes, base, args.batch_chunks)
 
 
 if __name__ == "__main__":

@@ -205,6 +205,30 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+# bm25() scores every row the OR-query matches (~10 us a row on 2 busy cores): at 1M news
+# chunks a question's common words (情况, 工作, 进行: 1-2% of all chunks each) match 100k+
+# rows and a query takes seconds. A row budget (`Store(keyword_row_budget=...)`) leaves the
+# commonest terms out of the MATCH until the rest fit, keeping at least the rarest term:
+# 9x faster at 1M chunks, but it cost 16 points of src@1 there (README, "Scale"), so it is
+# off by default; it is a knob for an archive where latency matters more than ranking.
+KEYWORD_ROW_BUDGET: int | None = None
+
+
+def affordable_terms(terms: Sequence[str], doc_counts: dict[str, int], budget: int | None) -> list[str]:
+    """`terms` (in their order) without the commonest ones once the matched rows would
+    pass `budget`; all of them when `budget` is None or they fit."""
+    if budget is None or len(terms) < 2 or sum(doc_counts.get(t, 0) for t in terms) <= budget:
+        return list(terms)
+    keep: set[str] = set()
+    total = 0
+    for t in sorted(terms, key=lambda x: doc_counts.get(x, 0)):
+        if keep and total + doc_counts.get(t, 0) > budget:
+            break
+        keep.add(t)
+        total += doc_counts.get(t, 0)
+    return [t for t in terms if t in keep]
+
+
 def fts_query(terms: Iterable[str]) -> str:
     """An FTS5 OR-query of quoted terms (quotes inside terms doubled)."""
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
@@ -234,8 +258,10 @@ class Store:
     """SQLite-backed article/chunk store. Thread-safe through one lock; WAL mode lets
     other processes read while an ingest writes."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, keyword_row_budget: int | None = KEYWORD_ROW_BUDGET):
         self.path = Path(path)
+        self.keyword_row_budget = keyword_row_budget  # None (default): score every matched row
+        self._vocab = False  # the connection's temp fts5vocab table exists
         self._lock = threading.RLock()
         try:
             self.db: sqlite3.Connection = sqlite3.connect(
@@ -472,6 +498,12 @@ class Store:
             v = self.db.execute("SELECT count(*) FROM chunks WHERE vector IS NOT NULL").fetchone()[0]
         return {"articles": a, "chunks": c, "vectors": v}
 
+    def chunk_count_estimate(self) -> int:
+        """The largest chunk id: at least the chunk count, without counting (skips the
+        vocabulary lookups on archives too small to need them)."""
+        with self._lock:
+            return self.db.execute("SELECT coalesce(max(id), 0) FROM chunks").fetchone()[0]
+
     def chunk_count(self) -> int:
         """Chunks in the archive (from an index; `counts()` also reads every vector)."""
         with self._lock:
@@ -504,15 +536,18 @@ class Store:
                 if nulls:
                     ids = np.setdiff1d(ids, np.asarray(nulls, dtype=np.int64), assume_unique=True)
                 want = ids if have is None else np.setdiff1d(ids, have, assume_unique=True)
-                vecs: list[bytes] = []
+                # one matrix filled in place: a list of blobs joined at the end held every
+                # vector three times at once (2x 1.5 GB over the matrix at 1M chunks)
+                mat = None
                 for i in range(0, len(want), 500):
                     part = [int(x) for x in want[i : i + 500]]
                     got = dict(cur.execute(f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(part))})",
                                            part).fetchall())
-                    vecs += [got[x] for x in part]
+                    if mat is None:
+                        mat = np.empty((len(want), len(got[part[0]]) // 4), dtype=np.float32)
+                    mat[i : i + len(part)] = np.frombuffer(b"".join(got[x] for x in part), dtype=np.float32).reshape(len(part), -1)
             finally:
                 cur.execute("COMMIT")
-        mat = np.frombuffer(b"".join(vecs), dtype=np.float32).reshape(len(want), -1) if vecs else None
         return VectorSnapshot(int(meta.get("generation", 0)), int(meta.get("vector_epoch", 0)),
                               meta.get("model_id") or "", ids, want, mat)
 
@@ -617,11 +652,28 @@ class Store:
                     out[r[0]] = ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], cit)
         return out
 
+    def term_doc_counts(self, terms: Sequence[str]) -> dict[str, int]:
+        """Chunks containing each term, from FTS5's own vocabulary (one indexed lookup per
+        term, ~1 ms for a question at 1M chunks; `document_frequencies` runs a MATCH each)."""
+        if not terms:
+            return {}
+        with self._lock:
+            if not self._vocab:
+                self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_vocab"
+                                " USING fts5vocab(main, 'chunk_terms', 'row')")
+                self._vocab = True
+            rows = self.db.execute(f"SELECT term, doc FROM temp.chunk_vocab WHERE term IN ({','.join('?' * len(terms))})",
+                                   list(terms)).fetchall()
+        return {t: 0 for t in terms} | dict(rows)
+
     def keyword_search(self, terms: Sequence[str], n: int, filters: Filters | None = None) -> list[tuple[int, float]]:
-        """Top `n` chunks by BM25 over `terms` (higher is better)."""
+        """Top `n` chunks by BM25 over `terms` (higher is better); past
+        `keyword_row_budget` matched rows without the commonest terms (see `affordable_terms`)."""
         if not terms:
             return []
         filters = filters or Filters()
+        if self.keyword_row_budget is not None and len(terms) > 1 and self.chunk_count_estimate() > self.keyword_row_budget:
+            terms = affordable_terms(terms, self.term_doc_counts(terms), self.keyword_row_budget)
         with self._lock:
             if filters.is_empty():
                 rows = self.db.execute(

@@ -15,11 +15,18 @@ Index type, chosen automatically whenever the index is built or saved (`IndexPol
   `IndexIDMap2`. A query scans everything, which is still only a few ms at 50k.
 - from `flat_max` on: `ivf`, an `IndexIVFFlat` with ~4*sqrt(n) lists, probing `nprobe`
   of them per query, with a hash-table direct map so single vectors stay reconstructable.
+- from `sq8_min` on (200k): `ivf-sq8`, the same lists holding 8-bit scalar-quantised codes
+  (`IndexIVFScalarQuantizer`, QT_8bit of the residuals) instead of float32 copies: a
+  quarter of the memory and file (1M vectors: ~0.4 GB instead of 1.5 GB). The store keeps
+  the float32 vectors, so this is the one copy that shrinks; `scores()` and `export()` then
+  decode codes (cosines within ~3e-3 of the exact ones), and recall@10 against flat drops
+  a little (README, "Scale"). Below 200k the exact float32 copy costs under 300 MB.
 
 Why IVF and not HNSW above the threshold: the archive removes and re-adds the chunks of
 every changed article, and FAISS's HNSW cannot remove vectors (each removal would mean
 rebuilding the graph, about a minute at 100k vectors on two cores), while IVF removes in
-place, trains in seconds, and keeps the vectors uncompressed, so `scores()` stays exact.
+place, trains in seconds, and (below `sq8_min`) keeps the vectors uncompressed, so
+`scores()` stays exact.
 `benchmarks/scale.py` measures flat, IVF and HNSW side by side (build time, size, latency,
 recall@10 against flat); see the README for the figures.
 
@@ -53,8 +60,9 @@ from .crashpoints import crash_point
 
 logger = logging.getLogger(__name__)
 
-IndexKind = Literal["flat", "ivf"]
-SIDECAR_TYPES: dict[str, IndexKind] = {"flat-ip": "flat", "ivf-flat-ip": "ivf"}
+IndexKind = Literal["flat", "ivf", "ivf-sq8"]
+SIDECAR_TYPES: dict[str, IndexKind] = {"flat-ip": "flat", "ivf-flat-ip": "ivf", "ivf-sq8-ip": "ivf-sq8"}
+_SIDECAR_NAMES = {kind: name for name, kind in SIDECAR_TYPES.items()}
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,8 @@ class IndexPolicy:
     retrain_growth: retrain the IVF lists when the index has grown this many times
         beyond the size it was trained at (new data may not fit the old lists).
     exact_filter_max: filtered IVF searches with at most this many allowed ids are exact.
+    sq8_min: from this many vectors on, the IVF lists hold 8-bit codes (`ivf-sq8`, a
+        quarter of the memory) instead of float32 copies of the store's vectors.
     """
 
     flat_max: int = 50_000
@@ -76,14 +86,20 @@ class IndexPolicy:
     nprobe: int = 64
     retrain_growth: float = 2.0
     exact_filter_max: int = 20_000
+    sq8_min: int = 200_000
 
     def nlist(self, n: int) -> int:
         return int(min(max(16, round(self.lists_per_sqrt * math.sqrt(max(n, 1)))), 65_536))
 
     def kind_for(self, n: int, current: IndexKind) -> IndexKind:
-        if current == "ivf":
-            return "ivf" if n >= self.flat_max // 2 else "flat"
-        return "ivf" if n >= self.flat_max else "flat"
+        """The kind for `n` vectors; an index past a line goes back only under half of it,
+        so sizes near a line don't flap (and 8-bit codes, once chosen, are kept: decoded
+        codes are all a rebuild would have)."""
+        if n < (self.flat_max // 2 if current != "flat" else self.flat_max):
+            return "flat"
+        if current == "ivf-sq8" or n >= self.sq8_min:
+            return "ivf-sq8"
+        return "ivf"
 
 
 DEFAULT_POLICY = IndexPolicy()
@@ -126,10 +142,12 @@ def _flat(dim: int) -> faiss.Index:
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
-def _ivf(dim: int, ids: np.ndarray, vecs: np.ndarray, policy: IndexPolicy) -> faiss.Index:
-    """An IVF index trained on (a sample of) `vecs`, holding all of them."""
+def _ivf(dim: int, ids: np.ndarray, vecs: np.ndarray, policy: IndexPolicy, codes: str = "Flat") -> faiss.Index:
+    """An IVF index trained on (a sample of) `vecs`, holding all of them; `codes` "Flat"
+    keeps float32 copies, "SQ8" one byte per dimension (of the residual to the list's
+    centroid, trained on the same sample)."""
     nlist = policy.nlist(len(vecs))
-    index = faiss.index_factory(dim, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
+    index = faiss.index_factory(dim, f"IVF{nlist},{codes}", faiss.METRIC_INNER_PRODUCT)
     # k-means on 40 points per list and 10 iterations: at 100k vectors as good (recall@10
     # 0.989 vs 0.990 at nprobe 64) as 64 points and 25 iterations, in less than half the time
     index.cp.niter = 10
@@ -140,12 +158,14 @@ def _ivf(dim: int, ids: np.ndarray, vecs: np.ndarray, policy: IndexPolicy) -> fa
     index.train(np.ascontiguousarray(sample))
     index.set_direct_map_type(faiss.DirectMap.Hashtable)
     index.nprobe = policy.nprobe
-    index.add_with_ids(np.ascontiguousarray(vecs), ids)
+    for i in range(0, len(vecs), 100_000):  # in parts: adding encodes a temporary copy
+        index.add_with_ids(np.ascontiguousarray(vecs[i : i + 100_000]), ids[i : i + 100_000])
     return index
 
 
 class VectorIndex:
-    """Inner-product search over L2-normalised vectors, flat or IVF (see module docstring).
+    """Inner-product search over L2-normalised vectors, flat, IVF or IVF with 8-bit codes
+    (see module docstring).
 
     Example:
         >>> vi = VectorIndex(384)                                    # doctest: +SKIP
@@ -165,12 +185,25 @@ class VectorIndex:
 
     @property
     def kind(self) -> IndexKind:
+        if isinstance(self.index, faiss.IndexIVFScalarQuantizer):
+            return "ivf-sq8"
         return "ivf" if isinstance(self.index, faiss.IndexIVF) else "flat"
 
     # -- writing ------------------------------------------------------------------------
     def add(self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray) -> None:
-        if len(ids):
-            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+        """Add vectors; into an empty index, a batch the policy (or forced kind) wants an
+        IVF index for builds that index directly (a whole archive's vectors loaded at
+        open), without a float32 flat copy first."""
+        if not len(ids):
+            return
+        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(self) == 0 and self.kind == "flat":
+            want = self.forced_kind or self.policy.kind_for(len(ids), "flat")
+            if want != "flat" and len(ids) >= 2 * self.policy.nlist(len(ids)):
+                self._rebuild(want, ids, vecs)
+                return
+        self.index.add_with_ids(vecs, ids)
 
     def remove(self, ids: Sequence[int] | np.ndarray) -> None:
         if len(ids):
@@ -180,9 +213,9 @@ class VectorIndex:
         """Switch to the index type the policy wants for the current size (or the forced
         one), retraining IVF lists after large growth. Returns True if it rebuilt."""
         want = self.forced_kind or self.policy.kind_for(len(self), self.kind)
-        if want == "ivf" and len(self) < 2 * self.policy.nlist(len(self)):
+        if want != "flat" and len(self) < 2 * self.policy.nlist(len(self)):
             want = "flat"  # too few vectors to train the lists (only with a forced kind)
-        stale = want == "ivf" and self.kind == "ivf" and len(self) > self.policy.retrain_growth * max(self.trained_count, 1)
+        stale = want != "flat" and self.kind == want and len(self) > self.policy.retrain_growth * max(self.trained_count, 1)
         if want == self.kind and not stale:
             return False
         ids, vecs = self.export()
@@ -190,8 +223,8 @@ class VectorIndex:
         return True
 
     def _rebuild(self, kind: IndexKind, ids: np.ndarray, vecs: np.ndarray) -> None:
-        if kind == "ivf":
-            self.index = _ivf(self.dim, ids, vecs, self.policy)
+        if kind != "flat":
+            self.index = _ivf(self.dim, ids, vecs, self.policy, "SQ8" if kind == "ivf-sq8" else "Flat")
             self.trained_count = len(ids)
         else:
             self.index = _flat(self.dim)
@@ -209,7 +242,8 @@ class VectorIndex:
         return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
     def export(self) -> tuple[np.ndarray, np.ndarray]:
-        """All (ids, vectors), e.g. to rebuild as another index type."""
+        """All (ids, vectors), e.g. to rebuild as another index type (decoded, so within
+        ~1e-3 of the stored ones, for `ivf-sq8`)."""
         if self.kind == "flat":
             n = len(self)
             vecs = faiss.vector_to_array(faiss.downcast_index(self.index.index).codes).view(np.float32).reshape(n, self.dim)
@@ -271,7 +305,8 @@ class VectorIndex:
             return False
 
     def scores(self, query: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
-        """Exact cosine of one query with specific chunks (for fusing candidates)."""
+        """Cosine of one query with specific chunks (for fusing candidates): exact, or
+        from decoded 8-bit codes for `ivf-sq8` (within ~1e-3)."""
         if not len(ids):
             return {}
         out = {}
@@ -288,9 +323,8 @@ class VectorIndex:
     def sidecar(self, generation: int, model_id: str, epoch: int = 0) -> dict[str, object]:
         ids = self.ids()
         side: dict[str, object] = {"generation": generation, "epoch": epoch, "count": len(self), "model_id": model_id,
-                                   "dim": self.dim, "type": "ivf-flat-ip" if self.kind == "ivf" else "flat-ip",
-                                   "ids_sha256": ids_checksum(ids)}
-        if self.kind == "ivf":
+                                   "dim": self.dim, "type": _SIDECAR_NAMES[self.kind], "ids_sha256": ids_checksum(ids)}
+        if self.kind != "flat":
             side.update(nlist=int(self.index.nlist), nprobe=int(self.index.nprobe), trained_count=self.trained_count)
         return side
 
@@ -350,7 +384,7 @@ class VectorIndex:
             return None
         obj = cls(dim, policy)
         obj.index = index
-        if obj.kind == "ivf":
+        if obj.kind != "flat":
             index.nprobe = obj.policy.nprobe  # the running code's policy wins over the saved one
             obj.trained_count = int(side.get("trained_count") or len(obj))
         if ids_checksum(obj.ids()) != side.get("ids_sha256") or len(obj) != side.get("count"):

@@ -224,3 +224,52 @@ def test_cli_on_a_damaged_archive_says_so_in_one_line_and_remove_writes_nothing(
         assert rc in (0, 1) and "Traceback" not in out.err
         if rc:
             assert out.err.startswith(f"qa {argv[0]}: ") and "damaged" in out.err and out.err.count("\n") == 1
+
+
+def test_vector_snapshot_reads_many_vectors_in_id_order(store):
+    """More vectors than one read part (500): each lands in its own id's row."""
+    text = "周庄镇" * 1_200
+    spans = [(i, i * 3, i * 3 + 3) for i in range(1_200)]
+    art = prepared("a1", text, spans=spans, seed=7)
+    res = store.write([art])
+    snap = store.vector_snapshot()
+    assert snap.ids.tolist() == sorted(res.new_ids) and snap.added_vectors.shape == (1_200, DIM)
+    assert np.array_equal(snap.added_vectors, art.vectors)  # ids follow the write order
+    part = store.vector_snapshot(np.array(res.new_ids[:700]))
+    assert part.added_ids.tolist() == res.new_ids[700:] and np.array_equal(part.added_vectors, art.vectors[700:])
+
+
+def test_affordable_terms_drop_the_commonest_only_past_the_budget():
+    from qa.store import affordable_terms
+
+    df = {"情况": 12_000, "建议": 3_000, "防晒": 100, "措施": 5_000}
+    terms = ["情况", "建议", "防晒", "措施"]
+    assert affordable_terms(terms, df, None) == terms
+    assert affordable_terms(terms, df, 25_000) == terms  # they fit: nothing dropped
+    assert affordable_terms(terms, df, 9_000) == ["建议", "防晒", "措施"]  # order kept
+    assert affordable_terms(terms, df, 50) == ["防晒"]  # the rarest stays even over budget
+    assert affordable_terms(["情况"], df, 1) == ["情况"]
+
+
+def test_keyword_search_leaves_common_terms_out_past_the_row_budget(tmp_path):
+    """Through a real FTS5 index: with a budget below the rows a common word matches, the
+    query keeps its rare word and stops scoring the chunks that have only the common one;
+    under the budget (a small archive) every term counts."""
+    def art(aid: str, text: str, terms: str) -> PreparedArticle:
+        return PreparedArticle(ArticleRecord(id=aid, title="", text=text), "h", [(0, 0, len(text))], [terms], vec(1), "p1")
+
+    s = Store(tmp_path / "archive.db", keyword_row_budget=None)
+    common = [art(f"c{i}", f"今年的工作情况良好第{i}期。", f"今年 工作 情况 良好 第 {i} 期") for i in range(8)]
+    rare = art("r1", "防晒措施的工作情况说明。", "防晒 措施 工作 情况 说明")
+    res = s.write([*common, rare])
+    rare_id = res.new_ids[-1]
+    terms = ["工作", "防晒"]
+    assert s.term_doc_counts(terms) == {"工作": 9, "防晒": 1}
+    everything = s.keyword_search(terms, 20)
+    assert len(everything) == 9 and everything[0][0] == rare_id
+    s.keyword_row_budget = 5
+    pruned = s.keyword_search(terms, 20)
+    assert [i for i, _ in pruned] == [rare_id]
+    s.keyword_row_budget = 50  # more than the archive holds: nothing is dropped
+    assert s.keyword_search(terms, 20) == everything
+    s.close()
