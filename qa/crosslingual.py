@@ -323,27 +323,28 @@ def keyword_scores(groups: list[TermGroup], texts: Mapping[int, str], k1: float 
     n = len(texts)
     avg = sum(len(t) for t in texts.values()) / n or 1.0
     total = dict.fromkeys(texts, 0.0)
-    idfs: list[dict[str, float]] = []  # per group: idf of each translation some candidate holds
+    held: dict[int, list[dict[str, float]]] = {cid: [] for cid in texts}  # per group found: idf of its translations there
     for g in groups:
         best = dict.fromkeys(texts, 0.0)
-        idf_of: dict[str, float] = {}
+        found: dict[int, dict[str, float]] = {}
         for term in dict.fromkeys(t.replace(" ", "") for t in g.terms):
             tfs = {cid: text.count(term) for cid, text in texts.items()}
             df = sum(1 for tf in tfs.values() if tf)
             if not df:
                 continue
-            idf = idf_of[term] = math.log((n - df + 0.5) / (df + 0.5) + 1)
+            idf = math.log((n - df + 0.5) / (df + 0.5) + 1)
             for cid, tf in tfs.items():
                 if tf:
                     s = idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(texts[cid]) / avg))
                     best[cid] = max(best[cid], s)
-        if idf_of:
-            idfs.append(idf_of)
+                    found.setdefault(cid, {})[term] = idf
         for cid, s in best.items():
             total[cid] += s
-    if len(idfs) >= 2:
-        for cid, text in texts.items():
-            total[cid] += PROXIMITY_WEIGHT * max((_together(idfs, s) for s in _SENTENCE_RE.findall(text)), default=0.0)
+        for cid, idf_of in found.items():
+            held[cid].append(idf_of)
+    for cid, idfs in held.items():
+        if len(idfs) >= 2:
+            total[cid] += PROXIMITY_WEIGHT * max(_together(idfs, s) for s in _SENTENCE_RE.findall(texts[cid]))
     return total
 
 
