@@ -46,6 +46,9 @@ MAX_KEPT = 12  # per dictionary key, before the forms of one word are merged
 # the translated keyword side's weight against dense (the untuned midpoint; 0.4-0.55 are within
 # 0.5 points of each other on XQuAD's English questions, README "English over Chinese")
 KEYWORD_WEIGHT = 0.5
+# share of a sentence's IDF sum added for translations of two or more question words found in
+# it (`keyword_scores`); half, the round midpoint: the chunk's own BM25 stays the main score
+PROXIMITY_WEIGHT = 0.5
 HIGHLIGHT_TRANSLATIONS = 2  # per word, for the sentence scorer (it adds matches up)
 MAX_GLOSS_WORDS = 3  # longer glosses describe rather than translate
 _lock = threading.Lock()
@@ -73,6 +76,7 @@ _WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*")
 _XREF_RE = re.compile(r"[^\x00-\x7f]+(?:\[[^\]]*\])?")
 _HAN_RE = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_RE = re.compile(r"[A-Za-z0-9]")
+_SENTENCE_RE = re.compile(r"[^。！？；!?;\n]+")
 _GLOSS_LEAD_RE = re.compile(r"^(?:to be |to |a |an |the )")
 
 
@@ -298,7 +302,8 @@ def search_terms(groups: list[TermGroup]) -> list[str]:
 
 
 def keyword_scores(groups: list[TermGroup], texts: Mapping[int, str], k1: float = 1.2, b: float = 0.75) -> dict[int, float]:
-    """BM25 of each candidate chunk (id -> normalised text) for translated term groups.
+    """BM25 of each candidate chunk (id -> normalised text) for translated term groups, plus
+    a proximity bonus.
 
     Each group counts with its best-matching translation, and groups add up: a word with
     eight translations weighs as much as a word with one, and two synonyms of one word in a
@@ -307,15 +312,22 @@ def keyword_scores(groups: list[TermGroup], texts: Mapping[int, str], k1: float 
     IDF is taken over the candidates themselves (a translation every candidate holds says
     nothing about which one answers), so this ranks the candidates the dense and keyword
     sides proposed; it does not search the archive.
+
+    Proximity: a translation may be a wrong sense of its word (a dictionary gives several),
+    but translations of two or more question words in one sentence rarely meet by chance. A
+    chunk gets `PROXIMITY_WEIGHT` times the IDF sum of the groups its best sentence holds
+    together (passage-level evidence beside the chunk's BM25; README "English over Chinese").
     """
     if not texts:
         return {}
     n = len(texts)
     avg = sum(len(t) for t in texts.values()) / n or 1.0
     total = dict.fromkeys(texts, 0.0)
+    held: dict[int, list[dict[str, float]]] = {cid: [] for cid in texts}  # per group found: idf of its translations there
     for g in groups:
         best = dict.fromkeys(texts, 0.0)
-        for term in (t.replace(" ", "") for t in g.terms):
+        found: dict[int, dict[str, float]] = {}
+        for term in dict.fromkeys(t.replace(" ", "") for t in g.terms):
             tfs = {cid: text.count(term) for cid, text in texts.items()}
             df = sum(1 for tf in tfs.values() if tf)
             if not df:
@@ -325,9 +337,23 @@ def keyword_scores(groups: list[TermGroup], texts: Mapping[int, str], k1: float 
                 if tf:
                     s = idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(texts[cid]) / avg))
                     best[cid] = max(best[cid], s)
+                    found.setdefault(cid, {})[term] = idf
         for cid, s in best.items():
             total[cid] += s
+        for cid, idf_of in found.items():
+            held[cid].append(idf_of)
+    for cid, idfs in held.items():
+        if len(idfs) >= 2:
+            total[cid] += PROXIMITY_WEIGHT * max(_together(idfs, s) for s in _SENTENCE_RE.findall(texts[cid]))
     return total
+
+
+def _together(idfs: list[dict[str, float]], sentence: str) -> float:
+    """The IDF sum of the groups found in `sentence` (each by its rarest translation there),
+    0 unless at least two groups are."""
+    found = [max(idf for term, idf in idf_of.items() if term in sentence)
+             for idf_of in idfs if any(term in sentence for term in idf_of)]
+    return sum(found) if len(found) >= 2 else 0.0
 
 
 def keyword_confidence(groups: list[TermGroup]) -> float:

@@ -38,6 +38,19 @@ def test_a_word_counts_once_however_many_of_its_translations_a_chunk_holds():
     assert scores[2] > scores[1]
 
 
+def test_translations_of_several_words_in_one_sentence_count_more():
+    """Same words, same counts, same length: the chunk whose sentence holds both "river" and
+    "city" outranks the one where they only meet in the chunk."""
+    q = "Which river runs through the city?"
+    texts = {
+        1: "这座城市很大。那里有一条河流。",  # city and river in different sentences
+        2: "这座城市有一条河流。那里很大。",  # city and river in one sentence
+        3: "今天的天气很好。",
+    }
+    scores = keyword_scores(translate(q), texts)
+    assert scores[2] > scores[1] > scores[3]
+
+
 def test_untranslated_words_lower_the_keyword_side_s_weight():
     known = translate("Where is the university?")
     with_name = translate("Where is Kuechly's university?")
