@@ -3,7 +3,7 @@
 The pipeline (chunking, embedding, fusion, highlighting, abstention, citations: `qa.archive`,
 `qa.retrieve`, `qa.answer`) is the same on every backend; a backend stores what the pipeline
 prepared and answers its two searches (dense top-k, keyword top-k, each with scores and the
-same `Filters`) plus the scores of given chunks, which fusion needs. Two are planned:
+same `Filters`) plus the scores of given chunks, which fusion needs. Two exist:
 
 - "local" (`qa.backends.local`): one directory with a SQLite database (articles, chunks,
   FTS5 keyword index) and a FAISS file. The default.
