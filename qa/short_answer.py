@@ -117,12 +117,12 @@ def has_type(sentence: str, kind: AnswerType | None, question: str, terms: Seque
     and a long sentence's stray numbers make "any" too loose)."""
     if kind is None:
         return False
+    at = _term_spans(sentence, terms) if near is not None else None
+    if at == []:  # no question term in the sentence: nothing is next to one (and no tagging to pay for)
+        return False
     cands = _fresh(sentence, typed_spans(sentence, kind), question)
-    if not cands or near is None:
+    if not cands or near is None or at is None:  # at None: offsets unknown, keep the loose rule
         return bool(cands)
-    at = _term_spans(sentence, terms)
-    if at is None:  # normalising changed the length: offsets unknown, keep the loose rule
-        return True
     return any(max(s - te, ts - e, 0) <= near for s, e in cands for ts, te in at)
 
 
