@@ -27,16 +27,21 @@ from qa.highlight import HighlightParams, sentence_spans  # noqa: E402
 from qa.textnorm import query_terms  # noqa: E402
 
 FINAL = HighlightParams()
+PREVIOUS = replace(FINAL, phrase_weight=0.0, type_bonus=0.0)  # the final configuration of 2026-11-30 morning
 CONFIGS = [
-    ("before (lexical, clause sentences)", HighlightParams(join_clauses=False, local_weighting=False, type_bonus=0.0,
-                                                          dense_weight=0.0)),
-    ("+ whole sentences (join ；)", HighlightParams(local_weighting=False, type_bonus=0.0, dense_weight=0.0)),
-    ("+ local term weights", HighlightParams(title_factor=1.0, type_bonus=0.0, dense_weight=0.0)),
-    ("+ headline terms x0.3", replace(FINAL, dense_weight=0.0)),
-    ("+ sentence embeddings (final)", FINAL),
-    ("final + answer-type bonus 0.3", replace(FINAL, type_bonus=0.3)),
+    ("before (lexical, clause sentences)", replace(PREVIOUS, join_clauses=False, local_weighting=False,
+                                                  dense_weight=0.0)),
+    ("+ whole sentences (join ；)", replace(PREVIOUS, local_weighting=False, dense_weight=0.0)),
+    ("+ local term weights", replace(PREVIOUS, title_factor=1.0, dense_weight=0.0)),
+    ("+ headline terms x0.3", replace(PREVIOUS, dense_weight=0.0)),
+    ("+ sentence embeddings, 4 best", PREVIOUS),
+    ("+ question phrase 0.2", replace(FINAL, type_bonus=0.0)),
+    ("+ asked type next to a question term 0.2 (final)", FINAL),
+    ("final, lexical only", replace(FINAL, dense_weight=0.0)),
+    ("final, asked type anywhere in the sentence", replace(FINAL, type_near=None)),
     ("final + next sentence 0.3", replace(FINAL, next_sentence=0.3)),
-    ("embeddings alone", HighlightParams(local_weighting=False, bigram_weight=0.0, dense_weight=100.0)),
+    ("embeddings alone", HighlightParams(local_weighting=False, bigram_weight=0.0, phrase_weight=0.0,
+                                         type_bonus=0.0, dense_weight=100.0)),
 ]
 
 

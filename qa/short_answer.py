@@ -109,9 +109,30 @@ def typed_spans(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
     return _name_spans(sentence, kind)
 
 
-def has_type(sentence: str, kind: AnswerType | None, question: str) -> bool:
-    """Whether the sentence holds a span of `kind` that the question does not already say."""
-    return kind is not None and bool(_fresh(sentence, typed_spans(sentence, kind), question))
+def has_type(sentence: str, kind: AnswerType | None, question: str, terms: Sequence[str] = (),
+             near: int | None = None) -> bool:
+    """Whether the sentence holds a span of `kind` that the question does not already say;
+    with `near`, only one within `near` characters of a question term (`terms`, normalised):
+    the figure next to the word that names what it measures, not any figure (jieba's name tags
+    and a long sentence's stray numbers make "any" too loose)."""
+    if kind is None:
+        return False
+    at = _term_spans(sentence, terms) if near is not None else None
+    if at == []:  # no question term in the sentence: nothing is next to one (and no tagging to pay for)
+        return False
+    cands = _fresh(sentence, typed_spans(sentence, kind), question)
+    if not cands or near is None or at is None:  # at None: offsets unknown, keep the loose rule
+        return bool(cands)
+    return any(max(s - te, ts - e, 0) <= near for s, e in cands for ts, te in at)
+
+
+def _term_spans(sentence: str, terms: Sequence[str]) -> list[tuple[int, int]] | None:
+    """Where the (normalised) question terms of two or more characters occur in `sentence`;
+    None when normalisation changed its length (offsets would be wrong)."""
+    norm = normalize(sentence)
+    if len(norm) != len(sentence):
+        return None
+    return [(m.start(), m.start() + len(t)) for t in terms if len(t) > 1 for m in re.finditer(re.escape(t), norm)]
 
 
 def _fresh(sentence: str, spans: Sequence[tuple[int, int]], question: str) -> list[tuple[int, int]]:
@@ -146,10 +167,7 @@ NEAR_CHARS = 6  # a term this close to a candidate names what the candidate meas
 
 
 def _nearest(sentence: str, cands: Sequence[tuple[int, int]], terms: Sequence[str]) -> list[tuple[int, int]]:
-    norm = normalize(sentence)
-    if len(norm) != len(sentence) or not terms:
-        return list(cands)
-    at = [(m.start(), m.start() + len(t)) for t in terms if len(t) > 1 for m in re.finditer(re.escape(t), norm)]
+    at = _term_spans(sentence, terms)
     if not at:
         return list(cands)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answer import SourceCut, build_answer, closeness
-from qa.highlight import sentence_spans
+from qa.answer import SourceCut, build_answer, closeness, idf_weights
+from qa.highlight import best_sentences, sentence_spans
 from qa.records import Citation, Hit
 from qa.short_answer import expected_type, pick_short_answer, typed_spans
 from qa.textnorm import query_terms
@@ -81,6 +81,22 @@ def test_short_answer_is_the_figure_next_to_the_asked_term_or_nothing():
 def test_highlight_sentences_join_clauses_split_at_semicolons():
     text = "甲乙丙丁；戊己庚辛。第二句在这里。"
     assert [text[s:e] for s, e in sentence_spans(text)] == ["甲乙丙丁；戊己庚辛。", "第二句在这里。"]
+
+
+# DRCD dev (Wikipedia, 東德): the answer sentence says the question's 義務教育 as one phrase;
+# a later sentence holds 教育 and 需要 apart and used to win on term counts.
+EAST_GERMANY = ("在1957年東德有10,471座普通教育學校，1988年公立學校的數量減少到5907座。1950年有1583座職業學校，"
+                "而1988年為955座。在1957年有307座高級技術學校、46所高校和5個學院。1988年有237所學校、53個學院和大學。"
+                "東德從1960年為所有兒童設置了從幼兒園到理工中學的十年義務教育。東德教育系統的主要特點是：八年級前所有兒童"
+                "接受統一的課程教育，十年級後開始通過考試分流。教育目標重視未來的工作需要。重視數學和自然科學，而人文學科上"
+                "採用統一的教學標準。教育單位負責使畢業生在社會主義社會充分就業。")
+
+
+def test_a_question_phrase_said_whole_beats_its_words_scattered():
+    question = "東德的義務教育需要多久？"
+    weights = idf_weights(query_terms(question), {}, 1000)
+    (s, e), = best_sentences(EAST_GERMANY, question, weights, title="东德")
+    assert "十年義務教育" in EAST_GERMANY[s:e]
 
 
 def _hit(i: int, article: str, score: float, text: str, title: str = "周庄镇税收") -> Hit:
