@@ -4,6 +4,7 @@
     python benchmarks/scale.py --archive-run [--archive-chunks 10000]     # + a real archive (~15-30 min)
     python benchmarks/scale.py --sizes "" --local-sizes 100000,1000000    # local backend at scale (~1 h)
     python benchmarks/scale.py --sizes "" --local-sizes 1000000 --keyword-budget none,20000
+    python benchmarks/scale.py --sizes "" --local-sizes 100000 --backend milvus --batch-chunks 10000
 
 Part 1, vectors only (minutes): real chunk vectors of the shared corpora (read from their
 `qa eval` archives, built on first use) and real query vectors of their questions, cached
@@ -23,7 +24,12 @@ and segmented by the real code, cached under --work; repeated under distinct ids
 processes with the crud_news_dev questions: keyword/dense/hybrid p50/p95 through
 `Archive.search` (question encoding timed apart), RSS, disk, FAISS recall against exact search
 over the stored vectors. `--keyword-budget` compares keyword row budgets (`Store`) on them and on
-the eval sets. `--backend milvus` is the hook for the same tables on Milvus (not wired yet).
+the eval sets.
+
+Part 4, `--local-sizes N --backend milvus`: the same table on a milvus-lite file, written
+through `MilvusBackend.write` (batches of --batch-chunks, one flush at the end) from the local
+archive of part 3 (`--milvus-from`, default --work/local-<largest N>): the very texts, terms
+and vectors, read-only. Recall is of Milvus's HNSW against exact search over those vectors.
 
 Timings depend on the machine and its load; the load average is printed with them.
 """
