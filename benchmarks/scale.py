@@ -4,6 +4,7 @@
     python benchmarks/scale.py --archive-run [--archive-chunks 10000]     # + a real archive (~15-30 min)
     python benchmarks/scale.py --sizes "" --local-sizes 100000,1000000    # local backend at scale (~1 h)
     python benchmarks/scale.py --sizes "" --local-sizes 1000000 --keyword-budget none,20000
+    python benchmarks/scale.py --sizes "" --local-sizes 100000 --backend milvus --batch-chunks 10000
 
 Part 1, vectors only (minutes): real chunk vectors of the shared corpora (read from their
 `qa eval` archives, built on first use) and real query vectors of their questions, cached
@@ -23,7 +24,12 @@ and segmented by the real code, cached under --work; repeated under distinct ids
 processes with the crud_news_dev questions: keyword/dense/hybrid p50/p95 through
 `Archive.search` (question encoding timed apart), RSS, disk, FAISS recall against exact search
 over the stored vectors. `--keyword-budget` compares keyword row budgets (`Store`) on them and on
-the eval sets. `--backend milvus` is the hook for the same tables on Milvus (not wired yet).
+the eval sets.
+
+Part 4, `--local-sizes N --backend milvus`: the same table on a milvus-lite file, written
+through `MilvusBackend.write` (batches of --batch-chunks, one flush at the end) from the local
+archive of part 3 (`--milvus-from`, default --work/local-<largest N>): the very texts, terms
+and vectors, read-only. Recall is of Milvus's HNSW against exact search over those vectors.
 
 Timings depend on the machine and its load; the load average is printed with them.
 """
@@ -585,6 +591,234 @@ def local_scale_run(eval_dir: Path, work: Path, sizes: list[int], base: np.ndarr
         console.print(t)
 
 
+# -- the same news archive on Milvus (milvus-lite) ---------------------------------------------
+COPIED_META = ("chunk_chars", "overlap_sentences", "pipeline", "model_id", "model_spec", "dim")
+
+
+def local_batches(db_path: Path, n: int, batch_chunks: int) -> Iterator[list]:
+    """The articles of a built local archive, as its ingest prepared them (record, content
+    hash, spans, FTS terms, the very vectors it stored), in rowid order until `n` chunks, in
+    batches of ~`batch_chunks` chunks. Read-only: the local archive is not touched."""
+    import sqlite3
+
+    from qa.records import ArticleRecord
+    from qa.store import PreparedArticle
+
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    arts = db.execute("SELECT rowid, id, title, text, date, page, source, byline, source_file, metadata,"
+                      " content_hash, pipeline FROM articles ORDER BY rowid")
+    got, batch, in_batch = 0, [], 0
+    for row in arts:
+        chunks = db.execute("SELECT c.ordinal, c.start, c.end, c.vector, t.terms FROM chunks c JOIN chunk_terms t"
+                            " ON t.rowid = c.id WHERE c.article_rowid = ? ORDER BY c.ordinal", (row[0],)).fetchall()
+        rec = ArticleRecord(row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], metadata=json.loads(row[9]))
+        vecs = np.stack([np.frombuffer(c[3], np.float32) for c in chunks])
+        batch.append(PreparedArticle(rec, row[10], [(c[0], c[1], c[2]) for c in chunks], [c[4] for c in chunks],
+                                     vecs, row[11]))
+        got += len(chunks)
+        in_batch += len(chunks)
+        if in_batch >= batch_chunks or got >= n:
+            yield batch
+            batch, in_batch = [], 0
+        if got >= n:
+            break
+    if batch:
+        yield batch
+    db.close()
+
+
+def other_processes_rss_mb() -> float:
+    """RSS of this process's children (a milvus-lite engine in its own process; milvus-lite
+    3.x runs in-process as threads, so this is 0 with it)."""
+    me, total = str(os.getpid()), 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[1] == me:
+                total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def dir_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20 if path.exists() else 0.0
+
+
+def build_milvus(db: str, src: str, n: int, batch_chunks: int, out: Any = None) -> dict:
+    """A milvus-lite archive of the first ~n chunks of the local archive `src`, written through
+    `MilvusBackend.write` (flush policy "end": one flush after the last batch) with the same
+    texts, terms and vectors. Cached: a finished build leaves `<db>.build.json`."""
+    from qa.backends.milvus import MilvusBackend
+    from qa.store import Store
+
+    done = Path(db + ".build.json")
+    if done.exists():
+        info = json.loads(done.read_text())
+        if out is not None:
+            out.put(info)
+        return info
+    if Path(db).exists():
+        shutil.rmtree(db)  # an interrupted build: start again
+    local = Store(Path(src) / "archive.db")
+    meta = {k: local.get_meta(k) for k in COPIED_META}
+    local.close()
+    t0 = time.perf_counter()
+    mb = MilvusBackend(db, dim=int(meta["dim"] or 384), flush="end")
+    for k, v in meta.items():
+        if v is not None:
+            mb.set_meta(k, v)  # the model and chunking the vectors and terms belong to
+    read_s = write_s = 0.0
+    chunks = articles = 0
+    rates: list[float] = []
+    t = time.perf_counter()
+    for batch in local_batches(Path(src) / "archive.db", n, batch_chunks):
+        read_s += time.perf_counter() - t
+        w = time.perf_counter()
+        res = mb.write(batch)
+        dt = time.perf_counter() - w
+        write_s += dt
+        chunks += len(res.new_ids)
+        articles += len(batch)
+        rates.append(len(res.new_ids) / dt)
+        print(f"  milvus write {chunks:,}/{n:,} chunks, {len(res.new_ids) / dt:,.0f} chunks/s this batch, "
+              f"RSS {vm_mb():,.0f} MB ({load_note()})", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+    f = time.perf_counter()
+    mb.flush()
+    flush_s = time.perf_counter() - f
+    counts = mb.counts()
+    mb.close()
+    info = {"chunks": chunks, "articles": articles, "stored_chunks": counts["chunks"], "build_s": time.perf_counter() - t0,
+            "write_s": write_s, "flush_s": flush_s, "read_s": read_s, "batch_chunks": batch_chunks,
+            "first_batch_rate": rates[0] if rates else 0, "last_batch_rate": rates[-1] if rates else 0,
+            "build_peak_rss_mb": vm_mb("VmHWM"), "children_rss_mb": other_processes_rss_mb(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load": load_note()}
+    done.write_text(json.dumps(info))
+    if out is not None:
+        out.put(info)
+    return info
+
+
+def measure_milvus(db: str, questions: list[str], out: Any) -> None:
+    """`measure_local` on a milvus-lite archive: a fresh process opens it through `Archive`
+    (backend "milvus") and times keyword, dense and hybrid search one question at a time,
+    question encoding apart; memory of this process (milvus-lite's engine runs in it) and of
+    any child process."""
+    from qa import Archive
+
+    res: dict = {"rss_start_mb": vm_mb()}
+    t = time.perf_counter()
+    archive = Archive.open(None, backend="milvus", uri=db, create=False)
+    res["open_s"] = time.perf_counter() - t
+    res["rss_open_mb"] = vm_mb()
+    t = time.perf_counter()
+    archive.search("预热 查询", 10, "keyword")
+    res["first_keyword_s"] = time.perf_counter() - t
+    lat = []
+    for q in questions:
+        t = time.perf_counter()
+        archive.search(q, 10, "keyword")
+        lat.append((time.perf_counter() - t) * 1000)
+    res["keyword"] = lat
+    res["rss_keyword_mb"] = vm_mb()
+    enc_lat = []
+    archive._encode_query("预热")
+    for q in questions:
+        t = time.perf_counter()
+        archive._encode_query(q)  # the archive's own query cache: searches below reuse it
+        enc_lat.append((time.perf_counter() - t) * 1000)
+    res["encode"] = enc_lat
+    for mode in ("dense", "hybrid"):
+        lat = []
+        for q in questions:
+            t = time.perf_counter()
+            archive.search(q, 10, mode)
+            lat.append((time.perf_counter() - t) * 1000)
+        res[mode] = lat
+    res["rss_steady_mb"], res["rss_peak_mb"] = vm_mb(), vm_mb("VmHWM")
+    res["children_rss_mb"] = other_processes_rss_mb()
+    res["disk_mb"] = dir_mb(Path(db))
+    res["load"] = load_note()
+    archive.close()
+    out.put(res)
+
+
+def recall_milvus(db: str, src: str, qvecs: np.ndarray, out: Any) -> None:
+    """Recall@10 of Milvus's dense search (`MilvusBackend.dense_search`, its HNSW index)
+    against exact search over the float32 vectors of the same chunks in the local archive
+    (ids mapped with `chunk_id`)."""
+    import sqlite3
+
+    from qa.backends.milvus import MilvusBackend, chunk_id
+
+    mb = MilvusBackend(db)
+    n = mb.chunk_count()
+    got = np.array([[i for i, _ in mb.dense_search(q, 10)] + [-1] * 10 for q in qvecs])[:, :10]
+    mb.close()
+    src_db = sqlite3.connect(f"file:{Path(src) / 'archive.db'}?mode=ro", uri=True)
+    best_s = np.full((len(qvecs), 10), -np.inf, np.float32)
+    best_i = np.full((len(qvecs), 10), -1, np.int64)
+    rows = src_db.execute("SELECT a.id, a.content_hash, c.ordinal, c.vector FROM chunks c JOIN articles a"
+                          " ON a.rowid = c.article_rowid ORDER BY a.rowid, c.ordinal")
+    seen = 0
+    while seen < n:
+        block = rows.fetchmany(min(50_000, n - seen))
+        if not block:
+            break
+        seen += len(block)
+        ids = np.array([chunk_id(a, h, o) for a, h, o, _ in block], np.int64)
+        mat = np.frombuffer(b"".join(r[3] for r in block), np.float32).reshape(len(block), -1)
+        sims = qvecs @ mat.T
+        cat_s, cat_i = np.concatenate([best_s, sims], 1), np.concatenate([best_i, np.broadcast_to(ids, sims.shape)], 1)
+        top = np.argsort(-cat_s, axis=1)[:, :10]
+        best_s, best_i = np.take_along_axis(cat_s, top, 1), np.take_along_axis(cat_i, top, 1)
+    src_db.close()
+    out.put({"recall": recall_at_10(best_i, got), "top1_same": float(np.mean(got[:, 0] == best_i[:, 0]))})
+
+
+def milvus_scale_run(eval_dir: Path, work: Path, sizes: list[int], src: Path, batch_chunks: int) -> None:
+    """Milvus (milvus-lite file) at the sizes of the local run, from the local archive `src`
+    (built by `--local-sizes`, with at least max(sizes) chunks): same texts, terms, vectors."""
+    qs, qvecs = news_questions(eval_dir, work, None)
+    for n in sizes:
+        db = str(work / f"milvus-{n}-b{batch_chunks}.db")
+        info = in_child(build_milvus, db, str(src), n, batch_chunks)
+        r = in_child(measure_milvus, db, qs)
+        rec = in_child(recall_milvus, db, str(src), qvecs)
+        t = table(f"Milvus backend (milvus-lite {milvus_lite_version()} file, HNSW + BM25), {info['stored_chunks']:,} "
+                  f"chunks of real news ({info['articles']:,} articles, the local archive's texts, terms and vectors); "
+                  f"{len(qs)} real questions ({NEWS_QUESTIONS}) one at a time; {r['load']}", ["", "value"])
+        t.add_row("build: write through MilvusBackend.write (chunks/s)", f"{info['chunks'] / info['write_s']:,.0f}"
+                  f" ({info['write_s']:.0f} s, batches of {info['batch_chunks']:,} chunks; first / last batch "
+                  f"{info['first_batch_rate']:,.0f} / {info['last_batch_rate']:,.0f})")
+        t.add_row("build: final flush (s)", f"{info['flush_s']:.0f}")
+        t.add_row("build: peak RSS (MB; engine in-process, other processes)",
+                  f"{info['build_peak_rss_mb']:,.0f}; {info['children_rss_mb']:,.0f}")
+        t.add_row("dense recall@10 / same top-1 vs exact search over the same float32 vectors",
+                  f"{rec['recall']:.3f} / {rec['top1_same']:.2f}")
+        t.add_row("milvus-lite directory on disk (MB)", f"{r['disk_mb']:,.0f}")
+        t.add_row("open (s) / first keyword query, cold (ms)", f"{r['open_s']:.1f} / {r['first_keyword_s'] * 1000:,.0f}")
+        for mode in ("keyword", "dense", "hybrid"):
+            t.add_row(f"{mode} p50 / p95 (ms, question encoding excluded)",
+                      f"{percentile(r[mode], 50):.1f} / {percentile(r[mode], 95):.1f}")
+        t.add_row("question encoding p50 / p95 (ms)", f"{percentile(r['encode'], 50):.1f} / {percentile(r['encode'], 95):.1f}")
+        t.add_row("RSS: open / + keyword / + encoder, searching (MB)",
+                  f"{r['rss_open_mb']:,.0f} / {r['rss_keyword_mb']:,.0f} / {r['rss_steady_mb']:,.0f}")
+        t.add_row("RSS peak of the searching process / other processes (MB)",
+                  f"{r['rss_peak_mb']:,.0f} / {r['children_rss_mb']:,.0f}")
+        console.print(t)
+
+
+def milvus_lite_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("milvus-lite")
+    except Exception:  # noqa: BLE001
+        return "?"
+
+
 # -- keyword row budget: latency and what it costs in ranking ---------------------------------
 def news_gold(eval_dir: Path) -> dict[str, str]:
     """crud_news_dev doc id -> the id of the same text in the 2023 news corpus."""
@@ -672,10 +906,11 @@ def main() -> None:
     ap.add_argument("--keyword-budget", default="", help="compare keyword row budgets (e.g. none,20000,10000) on "
                     "the --local-sizes archives (built already) and the eval sets")
     ap.add_argument("--budget-questions", type=int, default=300, help="eval-set questions for --keyword-budget")
-    ap.add_argument("--batch-chunks", type=int, default=20_000, help="chunks per Store.write transaction")
+    ap.add_argument("--batch-chunks", type=int, default=20_000, help="chunks per Store.write transaction "
+                    "(--backend milvus: per MilvusBackend.write call)")
+    ap.add_argument("--milvus-from", default="", help="--backend milvus: the local archive (built by --local-sizes) "
+                    "whose texts, terms and vectors are written to Milvus (default: --work/local-<largest size>)")
     args = ap.parse_args()
-    if args.backend == "milvus":
-        raise SystemExit("--backend milvus: not wired yet (the Milvus backend lands separately)")
     eval_dir, work = Path(args.eval_dir), Path(args.work)
     if args.fresh and work.exists():
         shutil.rmtree(work)
@@ -697,6 +932,12 @@ def main() -> None:
     if args.keyword_budget:
         budgets = [None if b.strip() == "none" else int(b) for b in args.keyword_budget.split(",")]
         keyword_budget_run(eval_dir, work, local_sizes, budgets, args.budget_questions)
+    elif local_sizes and args.backend == "milvus":
+        src = Path(args.milvus_from) if args.milvus_from else work / f"local-{max(local_sizes)}"
+        if not (src / "archive.db").exists():
+            raise SystemExit(f"{src}: no local archive to read texts, terms and vectors from; build it first "
+                             f"(--local-sizes {max(local_sizes)}) or give --milvus-from")
+        milvus_scale_run(eval_dir, work, local_sizes, src, args.batch_chunks)
     elif local_sizes:
         local_scale_run(eval_dir, work, local_sizes, base, args.batch_chunks)
 
