@@ -339,6 +339,7 @@ class Archive:
         page: str | None = None,
         source: str | None = None,
         progress: ProgressFn | None = None,
+        batch_chunks: int = 256,
     ) -> IngestReport:
         """Read files or directories and add their articles.
 
@@ -354,6 +355,8 @@ class Archive:
                 (one text file = one article).
             date, page, source: page metadata overriding what paths and sidecars say.
             progress: called with (articles done, articles total).
+            batch_chunks: chunks embedded and committed per batch (a killed run loses at
+                most one batch).
 
         Returns:
             An `IngestReport` with counts and every failed input with its reason.
@@ -365,7 +368,8 @@ class Archive:
         for item in read_inputs(paths, fmt, date=date, page=page, source=source):
             (failed if isinstance(item, IngestFailure) else records).append(item)
         with self._writing():
-            report = self.ingest_records([with_defaults(r, source) for r in records], progress=progress)
+            report = self.ingest_records([with_defaults(r, source) for r in records], progress=progress,
+                                        batch_chunks=batch_chunks)
             self._remove_dropped_page_articles(records, report)
         report.failed[:0] = failed
         for f in failed:

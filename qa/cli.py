@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_date_arg, metavar="YYYY-MM-DD", help="page date (overrides the path and page.json)")
     p.add_argument("--page-no", dest="page", help="page number (overrides the path and page.json)")
     p.add_argument("--source", help="newspaper / source name for records that have none")
+    p.add_argument("--batch-chunks", type=_positive_int, default=256, metavar="N",
+                   help="chunks embedded and committed per batch (default 256): a killed run loses at most one")
 
     p = sub.add_parser("ask", help="answer a question with cited passages")
     p.add_argument("question")
@@ -158,7 +160,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     with _open(args, create=True) as archive:
         bar, update = _tqdm_progress("ingest")
         try:
-            report = archive.ingest(args.paths, fmt=args.fmt, date=args.date, page=args.page, source=args.source, progress=update)
+            report = archive.ingest(args.paths, fmt=args.fmt, date=args.date, page=args.page, source=args.source,
+                                    progress=update, batch_chunks=args.batch_chunks)
         finally:
             bar.close()
         for f in report.failed:
