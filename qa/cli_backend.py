@@ -80,11 +80,12 @@ def open_args(args: argparse.Namespace, *, model: str | None = None, create: boo
 def quiet_milvus_logs(verbose: bool = False) -> None:
     """milvus-lite 3.2.2 logs a traceback for every call of a gRPC method it lacks
     (`AllocTimestamp`, harmless: pymilvus falls back), and a traceback for a file another
-    process holds (our QAError says it in one line); gRPC's core logs keepalive notices. A
+    process holds (our QAError says it in one line); pymilvus logs every failed call, also
+    the ones we expect and handle (two workers racing to create a collection); gRPC's core logs keepalive notices. A
     command's output is ours alone unless -v."""
     import logging
 
     if not verbose:
         os.environ.setdefault("GRPC_VERBOSITY", "NONE")
-        for name in ("grpc._server", "milvus_lite"):
+        for name in ("grpc._server", "milvus_lite", "pymilvus.decorators"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
