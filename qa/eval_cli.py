@@ -103,10 +103,12 @@ def _progress(desc: str, unit: str):
 
 
 def _open_archive(args: argparse.Namespace):
-    from .cli_backend import backend_kind, backend_location, open_args
+    from .cli_backend import backend_kind, backend_location, open_args, quiet_milvus_logs
     from .eval import open_corpus_archive
 
     kind = backend_kind(args)
+    if kind != "local":
+        quiet_milvus_logs(getattr(args, "verbose", False))
     named = bool(args.archive or getattr(args, "uri", None))
     if args.corpus:
         if not Path(args.corpus).is_file():
