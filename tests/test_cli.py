@@ -261,3 +261,16 @@ def test_milvus_without_pymilvus_names_the_extra(tmp_path):
     p = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)},
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "pip install 'archive-qa[milvus]'" in p.stderr and "Traceback" not in p.stderr
+
+
+@needs_milvus
+def test_the_chat_opens_a_milvus_archive_by_flags(small_milvus_file):
+    from qa.web import build_parser, open_archive, upload_dir
+
+    archive, notice = open_archive(build_parser().parse_args(["--backend", "milvus", "--uri", str(small_milvus_file)]))
+    try:
+        assert archive.backend.kind == "milvus" and notice == "" and archive.info().articles == 10 + len(NEWS)
+        assert upload_dir(archive) == Path(f"{small_milvus_file}.files")  # not inside the .db file
+        assert archive.ask("周庄镇2021年累计完成税收多少？").short_answer == "1334万元"
+    finally:
+        archive.close()
