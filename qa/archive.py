@@ -695,7 +695,7 @@ class Archive:
         f = s.facets()
         size = s.storage_bytes()
         return ArchiveInfo(
-            path=str(self.path),
+            path=str(self.path) if s.kind == "local" else str(s.location),  # a server URI stays whole
             articles=c["articles"],
             chunks=c["chunks"],
             vectors=c["vectors"],
