@@ -132,6 +132,7 @@ class Archive:
     def __init__(self, path: Path, backend: IndexBackend, model: str | None, device: str | None):
         self.path = path
         self._backend: IndexBackend | None = backend
+        self._donor: IndexBackend | None = None  # see reuse_vectors_from
         self._model_spec = model
         self._device = device
         self._encoder: Any = None
@@ -466,7 +467,7 @@ class Archive:
         self._donor = donor
 
     def _donated_vectors(self, article_id: str) -> dict[str, np.ndarray]:
-        donor = getattr(self, "_donor", None)
+        donor = self._donor
         if donor is None:
             return {}
         title, text, pipeline, rows = donor.stored_vectors(article_id)
