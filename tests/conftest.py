@@ -98,3 +98,46 @@ def small_archive_dir(tmp_path_factory, encoder) -> Path:
         report = a.ingest([SEED, src])
         assert not report.failed, report.failed
     return d / "archive"
+
+
+def milvus_available() -> bool:
+    """pymilvus and milvus-lite are installed (the `milvus` extra)."""
+    import importlib.util
+
+    return bool(importlib.util.find_spec("pymilvus") and importlib.util.find_spec("milvus_lite"))
+
+
+def copy_to_milvus(local_dir: Path, uri: str | Path, paths) -> None:
+    """A milvus-lite archive of `paths` at `uri`, taking the vectors `local_dir` (the same
+    files, already ingested there) holds, so no chunk is embedded twice."""
+    from qa import Archive
+
+    with Archive.open(local_dir, create=False) as donor, Archive.open(None, backend="milvus", uri=str(uri)) as a:
+        a.reuse_vectors_from(donor.backend)
+        report = a.ingest(list(paths))
+        assert not report.failed, report.failed
+
+
+@pytest.fixture(scope="session")
+def small_milvus_file(tmp_path_factory, small_archive_dir) -> Path:
+    """The small archive (seed page + NEWS) as a milvus-lite file with the same vectors,
+    built once per run; read-only (tests that write build their own with `copy_to_milvus`)."""
+    if not milvus_available():
+        pytest.skip("the milvus extra (pymilvus, milvus-lite) is not installed")
+    d = tmp_path_factory.mktemp("small-milvus")
+    sources = sorted(small_archive_dir.parent.glob("news.jsonl"))
+    copy_to_milvus(small_archive_dir, d / "archive.db", [SEED, *sources])
+    return d / "archive.db"
+
+
+@pytest.fixture(scope="session", params=["local", "milvus"])
+def archive_kind(request, small_archive_dir):
+    """(kind, the small archive opened on that backend), read-only, once per session."""
+    from qa import Archive
+
+    if request.param == "local":
+        a = Archive.open(small_archive_dir, create=False)
+    else:
+        a = Archive.open(None, backend="milvus", uri=str(request.getfixturevalue("small_milvus_file")), create=False)
+    yield request.param, a
+    a.close()

@@ -17,7 +17,11 @@ from qa.records import ArticleRecord
 from qa.store import PARTIAL, PreparedArticle
 from qa.textnorm import query_terms, segment
 
-KINDS = ["local"]
+from conftest import milvus_available
+
+# milvus: an embedded milvus-lite file per test (skipped when the milvus extra is missing)
+KINDS = ["local", pytest.param("milvus", marks=pytest.mark.skipif(not milvus_available(),
+                                                                   reason="pymilvus/milvus-lite not installed"))]
 LOCATIONS = {"local": "index", "milvus": "index.db"}  # under the test's tmp_path
 
 HIGHWAY = ArticleRecord(
@@ -59,7 +63,7 @@ def filled(backend, encoder):
 
 
 def test_kinds_under_test_are_known():
-    assert set(KINDS) <= set(BACKENDS)
+    assert {k if isinstance(k, str) else k.values[0] for k in KINDS} <= set(BACKENDS)
 
 
 def test_write_reports_ids_and_counts(backend, encoder):

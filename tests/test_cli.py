@@ -175,3 +175,102 @@ def test_api_k_below_one_names_the_value_given(arc):
     with Archive.open(arc) as archive:
         with pytest.raises(ValueError, match="k must be at least 1, got -5"):
             archive.ask("税收", k=-5)
+
+
+# -- --backend / --uri / --token -------------------------------------------------------------
+from conftest import NEWS, milvus_available  # noqa: E402
+
+needs_milvus = pytest.mark.skipif(not milvus_available(), reason="the milvus extra (pymilvus, milvus-lite) is missing")
+
+
+@needs_milvus
+def test_milvus_flags_and_env_drive_every_verb(small_milvus_file, small_archive_dir, tmp_path, capsys, monkeypatch):
+    from conftest import copy_to_milvus
+
+    uri = str(tmp_path / "a.db")
+    copy_to_milvus(small_archive_dir, uri, [SEED])  # the seed page, vectors reused
+    news = small_archive_dir.parent / "news.jsonl"
+    assert main(["ingest", str(news), "--backend", "milvus", "--uri", uri]) == 0
+    assert capsys.readouterr().out.startswith(f"added {len(NEWS)}, ")
+    assert main(["ask", "周庄镇2021年累计完成税收多少？", "--backend", "milvus", "--uri", uri]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("答：") and "1334万元" in out.splitlines()[0] and "梁智玲" in out
+    monkeypatch.setenv("QA_BACKEND", "milvus")
+    monkeypatch.setenv("QA_URI", uri)
+    assert main(["search", "国庆大会", "--k", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["article_id"] == "n2"
+    assert main(["remove", "n2"]) == 0
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert info["articles"] == 10 + len(NEWS) - 1 and info["path"] == uri
+    assert main(["reindex"]) == 0 and "re-chunked 0 articles" in capsys.readouterr().out
+    # --backend local wins over $QA_BACKEND, and --archive stays the local spelling
+    assert main(["info", "--backend", "local", "--archive", str(small_archive_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["path"] == str(small_archive_dir)
+
+
+@needs_milvus
+def test_eval_on_a_milvus_archive(small_milvus_file, tmp_path, capsys):
+    q = tmp_path / "q.jsonl"
+    q.write_text(json.dumps({"id": "q1", "question": "周庄镇2021年累计完成税收多少？", "answers": ["1334万元"],
+                             "doc_ids": ["焦作日报-nodate-jiaozuo-daily-page-01"]}, ensure_ascii=False) + "\n")
+    assert main(["eval", str(q), "--backend", "milvus", "--uri", str(small_milvus_file), "--modes", "hybrid",
+                 "--k", "1", "--out", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert "only 0 of" not in capsys.readouterr().err
+    assert report["metrics"]["hybrid"]["src_recall@1"] == 100.0
+    assert report["archive"]["path"] == str(small_milvus_file) and report["archive"]["articles"] == 10 + len(NEWS)
+
+
+@needs_milvus
+def test_milvus_mistakes_are_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("QA_URI", raising=False)
+    assert main(["ask", "税收", "--backend", "milvus"]) == 2
+    assert "needs --uri" in capsys.readouterr().err
+    assert main(["ask", "税收", "--backend", "milvus", "--uri", str(tmp_path / "none.db")]) == 2
+    assert "no milvus-lite archive" in capsys.readouterr().err
+    assert main(["ask", "税收", "--backend", "milvus", "--uri", str(tmp_path / "a.txt")]) == 2
+    assert "ending in .db" in capsys.readouterr().err
+    # a server that is not there: one line, and the token is never printed
+    assert main(["info", "--backend", "milvus", "--uri", "http://127.0.0.1:9", "--token", "s3cret-token"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Milvus server" in err and "s3cret" not in err and err.count("\n") == 1
+
+
+@needs_milvus
+def test_a_milvus_lite_file_held_by_another_process_is_one_line(small_milvus_file, tmp_path):
+    uri = tmp_path / "held.db"
+    holder = subprocess.Popen([sys.executable, "-c", f"from pymilvus import MilvusClient; import sys, time; "
+                               f"c = MilvusClient({str(uri)!r}); print('open', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        p = _qa("ingest", str(SEED), "--backend", "milvus", "--uri", str(uri))
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 2, err
+        last = err.strip().splitlines()[-1]
+        assert last.startswith("qa ingest: ") and "another process may hold it" in last and "Traceback" not in err
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_milvus_without_pymilvus_names_the_extra(tmp_path):
+    code = ("import sys; sys.modules['pymilvus'] = None; from qa.cli import main; "
+            f"sys.exit(main(['ingest', {str(SEED)!r}, '--backend', 'milvus', '--uri', {str(tmp_path / 'a.db')!r}]))")
+    p = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "pip install 'archive-qa[milvus]'" in p.stderr and "Traceback" not in p.stderr
+
+
+@needs_milvus
+def test_the_chat_opens_a_milvus_archive_by_flags(small_milvus_file):
+    from qa.web import build_parser, open_archive, upload_dir
+
+    archive, notice = open_archive(build_parser().parse_args(["--backend", "milvus", "--uri", str(small_milvus_file)]))
+    try:
+        assert archive.backend.kind == "milvus" and notice == "" and archive.info().articles == 10 + len(NEWS)
+        assert upload_dir(archive) == Path(f"{small_milvus_file}.files")  # not inside the .db file
+        assert archive.ask("周庄镇2021年累计完成税收多少？").short_answer == "1334万元"
+    finally:
+        archive.close()
