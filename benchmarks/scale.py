@@ -576,7 +576,7 @@ def local_scale_run(eval_dir: Path, work: Path, sizes: list[int], base: np.ndarr
             t.add_row("FAISS index from the store, first open (s / peak RSS MB)",
                       f"{info['faiss_build_s']:.0f} / {info['faiss_build_peak_mb']:,.0f}")
         t.add_row("FAISS index type / load from file (s)", f"{r['faiss_type']} / {r['vectors_s']:.1f}")
-        t.add_row(f"dense recall@10 / same top-1 vs exact search over the stored float32 vectors",
+        t.add_row("dense recall@10 / same top-1 vs exact search over the stored float32 vectors",
                   f"{rec['recall']:.3f} / {rec['top1_same']:.2f}")
         t.add_row("database on disk (MB)", f"{r['db_mb']:,.0f}")
         t.add_row("vectors.faiss on disk (MB)", f"{r['vectors_mb']:,.0f}")

@@ -282,7 +282,6 @@ def cmd_reembed(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    from .archive import Archive
 
     with open_args(args, create=False, default_dir=default_archive()) as archive:
         bar, update = _tqdm_progress("reindex")

@@ -10,7 +10,7 @@ import pytest
 
 from qa import Archive
 
-from conftest import NEWS, SEED, copy_to_milvus, milvus_available
+from conftest import NEWS, copy_to_milvus, milvus_available
 
 QUESTION = "周庄镇2021年完成税收多少？"
 
