@@ -130,6 +130,31 @@ def small_milvus_file(tmp_path_factory, small_archive_dir) -> Path:
     return d / "archive.db"
 
 
+@pytest.fixture(scope="session")
+def sample_milvus_file(tmp_path_factory, sample_archive_dir) -> Path:
+    """The bundled sample as a milvus-lite file with the shipped vectors, built once per run."""
+    if not milvus_available():
+        pytest.skip("the milvus extra (pymilvus, milvus-lite) is not installed")
+    from qa.sample import SAMPLE_DATA
+
+    d = tmp_path_factory.mktemp("sample-milvus")
+    copy_to_milvus(sample_archive_dir, d / "archive.db", [SAMPLE_DATA])
+    return d / "archive.db"
+
+
+@pytest.fixture(scope="session", params=["local", "milvus"])
+def sample_any(request, sample_archive_dir):
+    """The sample archive on each backend, read-only, opened once per session."""
+    from qa import Archive
+
+    if request.param == "local":
+        a = Archive.open(sample_archive_dir, create=False)
+    else:
+        a = Archive.open(None, backend="milvus", uri=str(request.getfixturevalue("sample_milvus_file")), create=False)
+    yield a
+    a.close()
+
+
 @pytest.fixture(scope="session", params=["local", "milvus"])
 def archive_kind(request, small_archive_dir):
     """(kind, the small archive opened on that backend), read-only, once per session."""
