@@ -40,6 +40,7 @@ import numpy as np
 
 from ..crashpoints import crash_point
 from ..errors import ArchiveClosedError, NotFoundError, QAError
+from ..filters import page_key
 from ..records import Article, Citation
 from ..store import PARTIAL, ChunkRow, Filters, PreparedArticle, WriteResult
 from . import IndexBackend
@@ -68,10 +69,10 @@ def keyword_tokens(terms: str) -> list[str]:
     return _TOKEN_RE.findall(terms.lower())
 
 
-def page_key(page: str | None) -> str:
-    """A page label with leading zeros dropped, so a filter for "3" finds page "03"
+def stored_page_key(page: str | None) -> str:
+    """`qa.filters.page_key` of a stored page label, so a filter for "3" finds page "03"
     ("" when there is no page: no filter value has that key)."""
-    return (page.lstrip("0") or "0") if page else ""
+    return page_key(page) if page else ""
 
 
 def literal(value: str) -> str:
@@ -426,7 +427,7 @@ class MilvusBackend(IndexBackend):
                 chunks.append({"id": cid, "article_id": r.id, "ordinal": ordinal, "start": s, "end": e,
                                "text": r.text[s:e], "terms": " " + " ".join(keyword_tokens(terms)) + " ",
                                "vector": vec.tolist(), "date": _fit(r.date, 64), "source": _fit(r.source, 1024),
-                               "page_key": _fit(page_key(r.page), 256)})
+                               "page_key": _fit(stored_page_key(r.page), 256)})
                 new_ids.append(cid)
         for i in range(0, len(chunks), 1000):
             self.client.insert(self.chunks_name, chunks[i : i + 1000])
@@ -441,7 +442,7 @@ class MilvusBackend(IndexBackend):
                           for n, t in enumerate(pieces[1:], 1)]
             rows.append({"id": aid, "title": _fit(r.title), "text": pieces[0], "text_parts": len(pieces) - 1,
                          "metadata": json.dumps(r.metadata, ensure_ascii=False), "date": _fit(r.date, 64),
-                         "page": _fit(r.page, 256), "page_key": _fit(page_key(r.page), 256),
+                         "page": _fit(r.page, 256), "page_key": _fit(stored_page_key(r.page), 256),
                          "source": _fit(r.source, 1024), "byline": _fit(r.byline, 1024),
                          "source_file": _fit(r.source_file, 4096), "content_hash": state[aid],
                          "pipeline": art.pipeline or "", "ingested_at": now, "_v": _DUMMY})
