@@ -118,39 +118,45 @@ def copy_to_milvus(local_dir: Path, uri: str | Path, paths) -> None:
         assert not report.failed, report.failed
 
 
+def _milvus_copy(tmp_path_factory, name: str, local_dir: Path, paths) -> Path:
+    """`paths` (already ingested into `local_dir`) as a milvus-lite file with the same
+    vectors; skips the test when the milvus extra is missing."""
+    if not milvus_available():
+        pytest.skip("the milvus extra (pymilvus, milvus-lite) is not installed")
+    d = tmp_path_factory.mktemp(name)
+    copy_to_milvus(local_dir, d / "archive.db", paths)
+    return d / "archive.db"
+
+
+def _open_on(request, local_dir: Path, milvus_file: str):
+    """The archive opened read-only on the backend `request.param` names."""
+    from qa import Archive
+
+    if request.param == "local":
+        return Archive.open(local_dir, create=False)
+    return Archive.open(None, backend="milvus", uri=str(request.getfixturevalue(milvus_file)), create=False)
+
+
 @pytest.fixture(scope="session")
 def small_milvus_file(tmp_path_factory, small_archive_dir) -> Path:
     """The small archive (seed page + NEWS) as a milvus-lite file with the same vectors,
     built once per run; read-only (tests that write build their own with `copy_to_milvus`)."""
-    if not milvus_available():
-        pytest.skip("the milvus extra (pymilvus, milvus-lite) is not installed")
-    d = tmp_path_factory.mktemp("small-milvus")
     sources = sorted(small_archive_dir.parent.glob("news.jsonl"))
-    copy_to_milvus(small_archive_dir, d / "archive.db", [SEED, *sources])
-    return d / "archive.db"
+    return _milvus_copy(tmp_path_factory, "small-milvus", small_archive_dir, [SEED, *sources])
 
 
 @pytest.fixture(scope="session")
 def sample_milvus_file(tmp_path_factory, sample_archive_dir) -> Path:
     """The bundled sample as a milvus-lite file with the shipped vectors, built once per run."""
-    if not milvus_available():
-        pytest.skip("the milvus extra (pymilvus, milvus-lite) is not installed")
     from qa.sample import SAMPLE_DATA
 
-    d = tmp_path_factory.mktemp("sample-milvus")
-    copy_to_milvus(sample_archive_dir, d / "archive.db", [SAMPLE_DATA])
-    return d / "archive.db"
+    return _milvus_copy(tmp_path_factory, "sample-milvus", sample_archive_dir, [SAMPLE_DATA])
 
 
 @pytest.fixture(scope="session", params=["local", "milvus"])
 def sample_any(request, sample_archive_dir):
     """The sample archive on each backend, read-only, opened once per session."""
-    from qa import Archive
-
-    if request.param == "local":
-        a = Archive.open(sample_archive_dir, create=False)
-    else:
-        a = Archive.open(None, backend="milvus", uri=str(request.getfixturevalue("sample_milvus_file")), create=False)
+    a = _open_on(request, sample_archive_dir, "sample_milvus_file")
     yield a
     a.close()
 
@@ -158,11 +164,6 @@ def sample_any(request, sample_archive_dir):
 @pytest.fixture(scope="session", params=["local", "milvus"])
 def archive_kind(request, small_archive_dir):
     """(kind, the small archive opened on that backend), read-only, once per session."""
-    from qa import Archive
-
-    if request.param == "local":
-        a = Archive.open(small_archive_dir, create=False)
-    else:
-        a = Archive.open(None, backend="milvus", uri=str(request.getfixturevalue("small_milvus_file")), create=False)
+    a = _open_on(request, small_archive_dir, "small_milvus_file")
     yield request.param, a
     a.close()
