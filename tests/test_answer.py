@@ -126,3 +126,14 @@ def test_abstention_judges_a_mixed_question_by_the_question_s_language():
     hit = Hit(1, "a1", text, 0, len(text), 0.9, cit, dense_score=0.84, keyword_score=None, dense_floor=0.78)
     ans = build_answer(q, [hit], {t: 1 for t in query_terms(q)}, 100)
     assert ans.language == "en" and ans.found, ans.confidence
+
+
+def test_a_common_word_jiebas_dictionary_tags_as_a_name_is_no_person():
+    """jieba's dictionary tags 荣幸 ("honoured") as a person name (nr): "Who won Super Bowl
+    50?" over this press release got the short answer 榮幸. CC-CEDICT lists it only as a
+    common word (lower-case pinyin), so it is no candidate; real names still are."""
+    sentence = "總統以英文致詞表示，她很榮幸參加國王50大壽暨獨立建國50週年慶典，謝謝國王誠摯的邀請。"
+    assert pick_short_answer(sentence, "Who won Super Bowl 50?", "person", ["50", "赢得"]) is None
+    assert not any(sentence[s:e] == "榮幸" for s, e in typed_spans(sentence, "person"))
+    named = "李登輝總統今天接見旅居泰國僑胞代表。"
+    assert any(named[s:e] == "李登輝" for s, e in typed_spans(named, "person"))
