@@ -121,7 +121,7 @@ class _Part:
 
 
 class Archive:
-    """A searchable newspaper archive in one directory.
+    """A searchable newspaper archive: one directory (the local backend) or Milvus collections.
 
     Example:
         >>> archive = Archive.open("my_archive")            # doctest: +SKIP
