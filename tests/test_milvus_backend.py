@@ -277,20 +277,3 @@ def test_reopen_sees_the_data(backend, db_path):
                          cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == [str(len(ARTICLES)), "周庄镇重点项目建设加速推进", "384"]
-
-
-def test_keyword_tokens_are_the_tokens_fts5_indexes():
-    """Milvus's BM25 must see the very tokens the local backend's FTS5 table sees."""
-    import sqlite3
-
-    from qa.backends.milvus import keyword_tokens
-
-    text = ("焦作市2022年GDP增长3.5%，COVID-19疫情后旅游收入达57.66亿元；"
-            "李總統登輝先生接見僑胞代表，C++與Wi-Fi課程開班，e-mail：ab_cd@x.cn")
-    terms = " ".join(segment(text))
-    db = sqlite3.connect(":memory:")
-    db.execute("CREATE VIRTUAL TABLE t USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0')")
-    db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
-    db.execute("INSERT INTO t(rowid, terms) VALUES (1, ?)", (terms,))
-    fts = [r[0] for r in db.execute("SELECT term FROM v ORDER BY offset")]
-    assert keyword_tokens(terms) == fts

@@ -9,7 +9,8 @@ import pytest
 
 from qa.errors import ArchiveCorruptError, NotFoundError
 from qa.records import ArticleRecord
-from qa.store import PARTIAL, PreparedArticle, Store
+from qa.store import PARTIAL, PreparedArticle, Store, fts_tokens
+from qa.textnorm import segment
 
 DIM = 8
 TEXTS = {
@@ -272,4 +273,37 @@ def test_keyword_search_leaves_common_terms_out_past_the_row_budget(tmp_path):
     assert [i for i, _ in pruned] == [rare_id]
     s.keyword_row_budget = 50  # more than the archive holds: nothing is dropped
     assert s.keyword_search(terms, 20) == everything
+    s.close()
+
+
+def test_fts_tokens_are_the_tokens_fts5_indexes():
+    """`fts_tokens` is what FTS5 indexes: Milvus's BM25 must see the very tokens the local
+    backend's FTS5 table sees, and `document_frequencies` reads one-token terms from FTS5's
+    vocabulary by them."""
+    text = ("焦作市2022年GDP增长3.5%，COVID-19疫情后旅游收入达57.66亿元；"
+            "李總統登輝先生接見僑胞代表，C++與Wi-Fi課程開班，e-mail：ab_cd@x.cn")
+    terms = " ".join(segment(text))
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0')")
+    db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+    db.execute("INSERT INTO t(rowid, terms) VALUES (1, ?)", (terms,))
+    fts = [r[0] for r in db.execute("SELECT term FROM v ORDER BY offset")]
+    assert fts_tokens(terms) == fts
+
+
+def test_document_frequencies_equal_match_counts_for_words_and_phrases(tmp_path):
+    """One-token terms come from FTS5's vocabulary, phrases ("3.5", two tokens) from MATCH:
+    both give what counting the MATCH rows gives, upper-case Latin and unknown terms too."""
+    def art(aid: str, text: str) -> PreparedArticle:
+        return PreparedArticle(ArticleRecord(id=aid, title="", text=text), "h", [(0, 0, len(text))],
+                               [" ".join(segment(text))], vec(1), "p1")
+
+    s = Store(tmp_path / "archive.db")
+    s.write([art("a", "焦作市GDP增长3.5%，税收增长5个百分点。"), art("b", "税收完成1334万元，GDP增长3%。"),
+             art("c", "公园延长开放时间。")])
+    terms = ["税收", "GDP", "gdp", "3.5", "增长", "潜水艇", "1334"]
+    match = {t: s.db.execute("SELECT count(*) FROM chunk_terms WHERE chunk_terms MATCH ?",
+                             ('"' + t + '"',)).fetchone()[0] for t in terms}
+    assert match == {"税收": 2, "GDP": 2, "gdp": 2, "3.5": 1, "增长": 2, "潜水艇": 0, "1334": 1}
+    assert s.document_frequencies(terms) == match
     s.close()

@@ -42,7 +42,7 @@ from ..crashpoints import crash_point
 from ..errors import ArchiveClosedError, NotFoundError, QAError
 from ..filters import page_key
 from ..records import Article, Citation
-from ..store import PARTIAL, ChunkRow, Filters, PreparedArticle, WriteResult
+from ..store import PARTIAL, ChunkRow, Filters, PreparedArticle, WriteResult, fts_tokens
 from . import IndexBackend
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,6 @@ MAX_VARCHAR = 65_535
 MAX_TOPK = 16_384  # Milvus's limit on search and query results
 _BATCH = 500  # ids per `in [...]` expression
 _DUMMY = [1.0, 0.0]
-_TOKEN_RE = re.compile(r"[^\W_]+")
 _ARTICLE_FIELDS = ["id", "title", "text", "text_parts", "date", "page", "source", "byline", "source_file",
                    "metadata", "ingested_at"]
 _CHUNK_FIELDS = ["id", "article_id", "ordinal", "start", "end", "text"]
@@ -62,11 +61,6 @@ _lite_users: Counter[str] = Counter()
 _lite_lock = threading.Lock()
 
 
-def keyword_tokens(terms: str) -> list[str]:
-    """The tokens FTS5's unicode61 tokenizer makes of space-joined terms (runs of letters and
-    digits: "3.5" -> "3", "5"). Stored and searched this way, Milvus's `standard` analyzer
-    (milvus-lite) and its `whitespace` analyzer (servers) both see exactly these tokens."""
-    return _TOKEN_RE.findall(terms.lower())
 
 
 def stored_page_key(page: str | None) -> str:
@@ -268,7 +262,7 @@ class MilvusBackend(IndexBackend):
     def _create_chunks(self, dim: int) -> None:
         """The chunks collection. Its `terms` analyzer is `whitespace` where the engine has
         it (Milvus servers), else `standard` (milvus-lite 3.2.2 knows only `standard` and
-        `jieba`): on our pre-tokenised terms (`keyword_tokens`) both give the same tokens,
+        `jieba`): on our pre-tokenised terms (`fts_tokens`) both give the same tokens,
         while `standard` on a server would cut Chinese into single characters."""
         lite = str(self.client.get_server_version()).startswith("milvus_lite")  # asking would log an error
         try:
@@ -425,7 +419,7 @@ class MilvusBackend(IndexBackend):
             for (ordinal, s, e), terms, vec in zip(art.spans, art.terms, vecs):
                 cid = chunk_id(r.id, art.content_hash, ordinal)
                 chunks.append({"id": cid, "article_id": r.id, "ordinal": ordinal, "start": s, "end": e,
-                               "text": r.text[s:e], "terms": " " + " ".join(keyword_tokens(terms)) + " ",
+                               "text": r.text[s:e], "terms": " " + " ".join(fts_tokens(terms)) + " ",
                                "vector": vec.tolist(), "date": _fit(r.date, 64), "source": _fit(r.source, 1024),
                                "page_key": _fit(stored_page_key(r.page), 256)})
                 new_ids.append(cid)
@@ -584,7 +578,7 @@ class MilvusBackend(IndexBackend):
 
     def keyword_search(self, terms: Sequence[str], n: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         """Top `n` chunks by Milvus's BM25 over our terms (OR semantics), best first."""
-        tokens = list(dict.fromkeys(t for term in terms for t in keyword_tokens(term)))
+        tokens = list(dict.fromkeys(t for term in terms for t in fts_tokens(term)))
         if not tokens or n <= 0 or not self._has_chunks():
             return []
         res = self.client.search(self.chunks_name, data=[" ".join(tokens)], anns_field="bm25",
@@ -602,7 +596,7 @@ class MilvusBackend(IndexBackend):
         this is FTS5's phrase match; a scan of every chunk's terms)."""
         out = {}
         for t in terms:
-            tokens = keyword_tokens(t)
+            tokens = fts_tokens(t)
             if not tokens or not self._has_chunks():
                 out[t] = 0
             elif len(tokens) == 1:
