@@ -44,7 +44,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +153,29 @@ def timed_queries(search: Callable[[np.ndarray], np.ndarray], queries: np.ndarra
 
 def recall_at_10(truth: np.ndarray, got: np.ndarray) -> float:
     return float(np.mean([len(set(t) & set(g)) / 10 for t, g in zip(truth, got)]))
+
+
+def ms_each(fn: Callable[[Any], Any], items: list) -> list[float]:
+    """Milliseconds of `fn(item)` for each item, one at a time."""
+    lat = []
+    for x in items:
+        t = time.perf_counter()
+        fn(x)
+        lat.append((time.perf_counter() - t) * 1000)
+    return lat
+
+
+def exact_top10(qvecs: np.ndarray, blocks: Iterable[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, ids) of the exact top 10 by inner product for each query, over (ids,
+    vectors) blocks streamed from a database (no full copy of the vectors in memory)."""
+    best_s = np.full((len(qvecs), 10), -np.inf, np.float32)
+    best_i = np.full((len(qvecs), 10), -1, np.int64)
+    for ids, mat in blocks:
+        sims = qvecs @ mat.T
+        cat_s, cat_i = np.concatenate([best_s, sims], 1), np.concatenate([best_i, np.broadcast_to(ids, sims.shape)], 1)
+        top = np.argsort(-cat_s, axis=1)[:, :10]
+        best_s, best_i = np.take_along_axis(cat_s, top, 1), np.take_along_axis(cat_i, top, 1)
+    return best_s, best_i
 
 
 def disk_mb(index: faiss.Index) -> float:
@@ -470,33 +493,18 @@ def measure_local(path: str, questions: list[str], out: "Any") -> None:
     t = time.perf_counter()
     archive.search("预热 查询", 10, "keyword")
     res["first_keyword_s"] = time.perf_counter() - t
-    lat = []
-    for q in questions:
-        t = time.perf_counter()
-        archive.search(q, 10, "keyword")
-        lat.append((time.perf_counter() - t) * 1000)
-    res["keyword"] = lat
+    res["keyword"] = ms_each(lambda q: archive.search(q, 10, "keyword"), questions)
     res["rss_keyword_mb"] = vm_mb()
     had_file = (p / "vectors.faiss").exists()
     t = time.perf_counter()
     vi = archive._vector_index()  # load the FAISS file (or build it from the store), no encoder
     res["vectors_s"], res["vectors_from_file"], res["faiss_type"] = time.perf_counter() - t, had_file, vi.kind
     res["rss_vectors_mb"], res["peak_vectors_mb"] = vm_mb(), vm_mb("VmHWM")
-    enc_lat = []
     archive._encode_query("预热")
-    for q in questions:
-        t = time.perf_counter()
-        archive._encode_query(q)  # the archive's own query cache: searches below reuse it
-        enc_lat.append((time.perf_counter() - t) * 1000)
-    res["encode"] = enc_lat
+    res["encode"] = ms_each(archive._encode_query, questions)  # into the archive's query cache: searches below reuse it
     res["rss_encoder_mb"] = vm_mb()
     for mode in ("dense", "hybrid"):
-        lat = []
-        for q in questions:
-            t = time.perf_counter()
-            archive.search(q, 10, mode)
-            lat.append((time.perf_counter() - t) * 1000)
-        res[mode] = lat
+        res[mode] = ms_each(lambda q: archive.search(q, 10, mode), questions)
     res["rss_steady_mb"], res["rss_peak_mb"] = vm_mb(), vm_mb("VmHWM")
     res["db_mb"] = sum((p / n).stat().st_size for n in ("archive.db", "archive.db-wal") if (p / n).exists()) / 2**20
     res["vectors_mb"] = (p / "vectors.faiss").stat().st_size / 2**20
@@ -518,21 +526,16 @@ def recall_local(path: str, qvecs: np.ndarray, out: Any) -> None:
     assert loaded is not None
     vi = loaded.index
     got_s, got = vi.search(qvecs, 10)
-    best_s = np.full((len(qvecs), 10), -np.inf, np.float32)
-    best_i = np.full((len(qvecs), 10), -1, np.int64)
-    last = 0
-    while True:
-        rows = store.db.execute("SELECT id, vector FROM chunks WHERE id > ? AND vector IS NOT NULL ORDER BY id LIMIT 50000",
-                                (last,)).fetchall()
-        if not rows:
-            break
-        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        mat = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1)
-        sims = qvecs @ mat.T
-        cat_s, cat_i = np.concatenate([best_s, sims], 1), np.concatenate([best_i, np.broadcast_to(ids, sims.shape)], 1)
-        top = np.argsort(-cat_s, axis=1)[:, :10]
-        best_s, best_i = np.take_along_axis(cat_s, top, 1), np.take_along_axis(cat_i, top, 1)
-        last = int(ids[-1])
+
+    def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        last = 0
+        while rows := store.db.execute("SELECT id, vector FROM chunks WHERE id > ? AND vector IS NOT NULL ORDER BY id"
+                                       " LIMIT 50000", (last,)).fetchall():
+            ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+            yield ids, np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1)
+            last = int(ids[-1])
+
+    best_s, best_i = exact_top10(qvecs, blocks())
     store.close()
     err = [abs(float(s) - float(e)) for srow, erow, grow, brow in zip(got_s, best_s, got, best_i)
            for s, g, e, b in zip(srow, erow, grow, brow) if g == b]
@@ -715,27 +718,12 @@ def measure_milvus(db: str, questions: list[str], out: Any) -> None:
     t = time.perf_counter()
     archive.search("预热 查询", 10, "keyword")
     res["first_keyword_s"] = time.perf_counter() - t
-    lat = []
-    for q in questions:
-        t = time.perf_counter()
-        archive.search(q, 10, "keyword")
-        lat.append((time.perf_counter() - t) * 1000)
-    res["keyword"] = lat
+    res["keyword"] = ms_each(lambda q: archive.search(q, 10, "keyword"), questions)
     res["rss_keyword_mb"] = vm_mb()
-    enc_lat = []
     archive._encode_query("预热")
-    for q in questions:
-        t = time.perf_counter()
-        archive._encode_query(q)  # the archive's own query cache: searches below reuse it
-        enc_lat.append((time.perf_counter() - t) * 1000)
-    res["encode"] = enc_lat
+    res["encode"] = ms_each(archive._encode_query, questions)  # into the archive's query cache: searches below reuse it
     for mode in ("dense", "hybrid"):
-        lat = []
-        for q in questions:
-            t = time.perf_counter()
-            archive.search(q, 10, mode)
-            lat.append((time.perf_counter() - t) * 1000)
-        res[mode] = lat
+        res[mode] = ms_each(lambda q: archive.search(q, 10, mode), questions)
     res["rss_steady_mb"], res["rss_peak_mb"] = vm_mb(), vm_mb("VmHWM")
     res["children_rss_mb"] = other_processes_rss_mb()
     res["disk_mb"] = dir_mb(Path(db))
@@ -757,22 +745,17 @@ def recall_milvus(db: str, src: str, qvecs: np.ndarray, out: Any) -> None:
     got = np.array([[i for i, _ in mb.dense_search(q, 10)] + [-1] * 10 for q in qvecs])[:, :10]
     mb.close()
     src_db = sqlite3.connect(f"file:{Path(src) / 'archive.db'}?mode=ro", uri=True)
-    best_s = np.full((len(qvecs), 10), -np.inf, np.float32)
-    best_i = np.full((len(qvecs), 10), -1, np.int64)
     rows = src_db.execute("SELECT a.id, a.content_hash, c.ordinal, c.vector FROM chunks c JOIN articles a"
                           " ON a.rowid = c.article_rowid ORDER BY a.rowid, c.ordinal")
-    seen = 0
-    while seen < n:
-        block = rows.fetchmany(min(50_000, n - seen))
-        if not block:
-            break
-        seen += len(block)
-        ids = np.array([chunk_id(a, h, o) for a, h, o, _ in block], np.int64)
-        mat = np.frombuffer(b"".join(r[3] for r in block), np.float32).reshape(len(block), -1)
-        sims = qvecs @ mat.T
-        cat_s, cat_i = np.concatenate([best_s, sims], 1), np.concatenate([best_i, np.broadcast_to(ids, sims.shape)], 1)
-        top = np.argsort(-cat_s, axis=1)[:, :10]
-        best_s, best_i = np.take_along_axis(cat_s, top, 1), np.take_along_axis(cat_i, top, 1)
+
+    def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        seen = 0
+        while seen < n and (block := rows.fetchmany(min(50_000, n - seen))):
+            seen += len(block)
+            ids = np.array([chunk_id(a, h, o) for a, h, o, _ in block], np.int64)
+            yield ids, np.frombuffer(b"".join(r[3] for r in block), np.float32).reshape(len(block), -1)
+
+    _, best_i = exact_top10(qvecs, blocks())
     src_db.close()
     out.put({"recall": recall_at_10(best_i, got), "top1_same": float(np.mean(got[:, 0] == best_i[:, 0]))})
 
