@@ -175,7 +175,11 @@ class Retriever:
             if detect_language(query) == "en" and (not ranked or not self._same_language(query, ranked[0][0])):
                 return self._translated(query, {}, depth, filters), None
             return [ScoredChunk(i, s, None, s) for i, s in ranked], None
-        if dense and not self._same_language(query, max(dense, key=dense.__getitem__)) and detect_language(query) == "en":
+        # one read of the best dense chunk decides both: an English question over Chinese text
+        # is translated; any other question in another language than that text gets no
+        # keyword confidence (see `_keyword_confidence`)
+        same_language = self._same_language(query, max(dense, key=dense.__getitem__) if dense else None)
+        if not same_language and detect_language(query) == "en":
             return self._translated(query, dense, depth, filters, qvec), floor
         # hybrid: give every candidate both scores. One BM25 query, deep enough to score the
         # dense candidates too (beyond KEYWORD_SCORE_DEPTH a chunk's BM25 counts as 0); the
@@ -187,15 +191,14 @@ class Retriever:
         keyword.update(ranked[:depth])
         missing_d = [i for i in keyword if i not in dense]
         dense.update(self.backend.dense_scores(qvec, missing_d))
-        return fuse(dense, keyword, self.params, self._keyword_confidence(query, dense)), floor
+        return fuse(dense, keyword, self.params, self._keyword_confidence(same_language)), floor
 
-    def _keyword_confidence(self, query: str, dense: dict[int, float]) -> float:
+    @staticmethod
+    def _keyword_confidence(same_language: bool) -> float:
         """0 when the question is in another language than the text the dense side found
         (a Chinese question over English text: its keyword matches are stray words), else 1.
         (English questions over Chinese text are translated first: `_translated`.)"""
-        if not dense:
-            return 1.0
-        return 1.0 if self._same_language(query, max(dense, key=dense.__getitem__)) else 0.0
+        return 1.0 if same_language else 0.0
 
     def _same_language(self, query: str, chunk_id: int | None) -> bool:
         row = self.backend.chunk_rows([chunk_id]).get(chunk_id) if chunk_id is not None else None
