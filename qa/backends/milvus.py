@@ -59,6 +59,7 @@ _CHUNK_FIELDS = ["id", "article_id", "ordinal", "start", "end", "text"]
 # directory's lock) is released when the last one closes, so another process can open it
 _lite_users: Counter[str] = Counter()
 _lite_lock = threading.Lock()
+_LITE_GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": 0, "grpc.keepalive_time_ms": 300_000}
 
 
 
@@ -199,7 +200,10 @@ class MilvusBackend(IndexBackend):
         key = str(Path(self.location).resolve())
         with _lite_lock:
             try:
-                client = client_class(uri=self.location)
+                # no keepalive pings on an idle connection: milvus-lite's in-process server answers
+                # pymilvus's default (every 10 s, idle or not) with GOAWAY "too_many_pings", and
+                # the next client of the same file then failed to reconnect (seen in CI)
+                client = client_class(uri=self.location, grpc_options=_LITE_GRPC_OPTIONS)
             except Exception as e:
                 raise QAError(f"{self.location}: cannot open the milvus-lite archive ({e}); another process may "
                               f"hold it: several processes share one archive through a server "
