@@ -481,19 +481,32 @@ def news_questions(eval_dir: Path, work: Path, model_spec: str | None) -> tuple[
     return qs, np.load(f)
 
 
-def measure_local(path: str, questions: list[str], out: "Any") -> None:
+def build_keywords(path: str, out: Any) -> None:
+    """In a fresh process: build the archive's keyword postings file (`keywords.idx`, see
+    `qa.keyword_index`): time and peak RSS."""
+    from qa.keyword_index import KeywordIndex
+
+    t = time.perf_counter()
+    KeywordIndex.build(Path(path) / "archive.db", Path(path) / "keywords.idx")
+    out.put({"s": time.perf_counter() - t, "peak_mb": vm_mb("VmHWM"), "load": load_note()})
+
+
+def measure_local(path: str, questions: list[str], postings: bool, out: "Any") -> None:
     """In a fresh process: open the archive, time keyword, dense and hybrid search over the
     questions one at a time through `Archive.search` (question encoding timed apart, then
-    served from the archive's query cache), memory at each step, sizes on disk."""
+    served from the archive's query cache), memory at each step, sizes on disk. `postings`
+    False: keyword search by FTS5's bm25() (the postings file left unused), for comparison;
+    the keyword hits of both are returned, to check they rank alike."""
     from qa import Archive
 
     res: dict = {"rss_start_mb": vm_mb()}
     p = Path(path)
-    archive = Archive.open(p, create=False)
+    archive = Archive.open(p, create=False, keyword_index_min_chunks=0 if postings else 2**62)
     t = time.perf_counter()
     archive.search("预热 查询", 10, "keyword")
     res["first_keyword_s"] = time.perf_counter() - t
     res["keyword"] = ms_each(lambda q: archive.search(q, 10, "keyword"), questions)
+    res["keyword_hits"] = [[(h.chunk_id, h.score) for h in archive.search(q, 10, "keyword")] for q in questions]
     res["rss_keyword_mb"] = vm_mb()
     had_file = (p / "vectors.faiss").exists()
     t = time.perf_counter()
@@ -508,6 +521,7 @@ def measure_local(path: str, questions: list[str], out: "Any") -> None:
     res["rss_steady_mb"], res["rss_peak_mb"] = vm_mb(), vm_mb("VmHWM")
     res["db_mb"] = sum((p / n).stat().st_size for n in ("archive.db", "archive.db-wal") if (p / n).exists()) / 2**20
     res["vectors_mb"] = (p / "vectors.faiss").stat().st_size / 2**20
+    res["keywords_mb"] = (p / "keywords.idx").stat().st_size / 2**20 if (p / "keywords.idx").exists() else 0.0
     res["load"] = load_note()
     archive.close()
     out.put(res)
@@ -562,11 +576,18 @@ def local_scale_run(eval_dir: Path, work: Path, sizes: list[int], base: np.ndarr
         path = work / f"local-{n}"
         info = in_child(build_local, path, work, n, base, batch_chunks)  # its own peak RSS
         if not (path / "vectors.faiss").exists():
-            first = in_child(measure_local, str(path), qs[:5])  # builds the FAISS file from the store
+            first = in_child(measure_local, str(path), qs[:5], True)  # builds the FAISS file from the store
             info["faiss_build_s"], info["faiss_build_peak_mb"] = first["vectors_s"], first["peak_vectors_mb"]
             done = path / "build.json"
             done.write_text(json.dumps(info))
-        r = in_child(measure_local, str(path), qs)
+        if not (path / "keywords.idx").exists():
+            kb = in_child(build_keywords, str(path))
+            info["keywords_build_s"], info["keywords_build_peak_mb"] = kb["s"], kb["peak_mb"]
+            (path / "build.json").write_text(json.dumps(info))
+        r = in_child(measure_local, str(path), qs, True)
+        r_fts = in_child(measure_local, str(path), qs, False)  # same run: FTS5's bm25() instead of the file
+        same = sum(len(a) == len(b) and all(x[0] == y[0] or abs(x[1] - y[1]) < 1e-9 for x, y in zip(a, b))
+                   for a, b in zip(r["keyword_hits"], r_fts["keyword_hits"]))
         rec = in_child(recall_local, str(path), news_questions(eval_dir, work, None)[1])
         t = table(f"Local backend (SQLite + FTS5 + FAISS), {info['chunks']:,} chunks of real news "
                   f"({info['articles']:,} articles, synthetic vectors); {len(qs)} real questions "
@@ -578,19 +599,30 @@ def local_scale_run(eval_dir: Path, work: Path, sizes: list[int], base: np.ndarr
         if "faiss_build_s" in info:
             t.add_row("FAISS index from the store, first open (s / peak RSS MB)",
                       f"{info['faiss_build_s']:.0f} / {info['faiss_build_peak_mb']:,.0f}")
+        if "keywords_build_s" in info:
+            t.add_row("keyword postings file from the store (s / peak RSS MB)",
+                      f"{info['keywords_build_s']:.0f} / {info['keywords_build_peak_mb']:,.0f}")
         t.add_row("FAISS index type / load from file (s)", f"{r['faiss_type']} / {r['vectors_s']:.1f}")
         t.add_row("dense recall@10 / same top-1 vs exact search over the stored float32 vectors",
                   f"{rec['recall']:.3f} / {rec['top1_same']:.2f}")
         t.add_row("database on disk (MB)", f"{r['db_mb']:,.0f}")
         t.add_row("vectors.faiss on disk (MB)", f"{r['vectors_mb']:,.0f}")
-        t.add_row("first keyword query, cold (ms)", f"{r['first_keyword_s'] * 1000:,.0f}")
+        t.add_row("keywords.idx on disk (MB)", f"{r['keywords_mb']:,.0f}")
+        t.add_row("first keyword query, cold (ms): postings file / FTS5 bm25()",
+                  f"{r['first_keyword_s'] * 1000:,.0f} / {r_fts['first_keyword_s'] * 1000:,.0f}")
         for mode in ("keyword", "dense", "hybrid"):
             t.add_row(f"{mode} p50 / p95 (ms, question encoding excluded)",
                       f"{percentile(r[mode], 50):.1f} / {percentile(r[mode], 95):.1f}")
+        for mode in ("keyword", "hybrid"):
+            t.add_row(f"{mode} p50 / p95 with FTS5's bm25() instead of the postings file (ms)",
+                      f"{percentile(r_fts[mode], 50):.1f} / {percentile(r_fts[mode], 95):.1f}")
+        t.add_row("keyword top 10 the same with both (same chunk or same score at every rank)",
+                  f"{same} of {len(qs)}")
         t.add_row("question encoding p50 / p95 (ms)", f"{percentile(r['encode'], 50):.1f} / {percentile(r['encode'], 95):.1f}")
         t.add_row("RSS: open + keyword / + FAISS / + encoder, searching (MB)",
                   f"{r['rss_keyword_mb']:,.0f} / {r['rss_vectors_mb']:,.0f} / {r['rss_steady_mb']:,.0f}")
         t.add_row("RSS peak of the searching process (MB)", f"{r['rss_peak_mb']:,.0f}")
+        t.add_row("load average: postings run / FTS5 run", f"{r['load']} / {r_fts['load']}")
         console.print(t)
 
 

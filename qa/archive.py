@@ -710,7 +710,7 @@ class Archive:
             date_min=f["date_min"],
             date_max=f["date_max"],
             sources=tuple(f["sources"]),
-            db_bytes=size.get("db", 0),
+            db_bytes=size.get("db", 0) + size.get("keywords", 0),  # the keyword postings derive from the db
             vector_bytes=size.get("vectors", 0),
             pipeline=pipeline_id(self.pipeline),
             articles_to_reindex=sum(n for p, n in s.pipeline_counts().items() if p != pipeline_id(self.pipeline)),

@@ -229,6 +229,19 @@ def affordable_terms(terms: Sequence[str], doc_counts: dict[str, int], budget: i
     return [t for t in terms if t in keep]
 
 
+def sqlite_varint(buf: bytes, i: int = 0) -> tuple[int, int]:
+    """SQLite's varint at `buf[i]` (big-endian, 7 bits a byte, the 9th byte whole): the
+    encoding of FTS5's averages and docsize records. Returns (value, next offset)."""
+    v = 0
+    for _ in range(8):
+        c = buf[i]
+        i += 1
+        v = (v << 7) | (c & 0x7F)
+        if c < 0x80:
+            return v, i
+    return (v << 8) | buf[i], i + 1
+
+
 _FTS_TOKEN_RE = re.compile(r"[^\W_]+")
 
 
@@ -699,6 +712,41 @@ class Store:
                     [fts_query(terms), *params, n],
                 ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    # -- what `qa.keyword_index` reads of FTS5 ---------------------------------------------
+    def fts_stats(self) -> tuple[int, int]:
+        """(rows, tokens) of the keyword index, from FTS5's averages record: the N and the
+        average length its bm25() uses."""
+        with self._lock:
+            row = self.db.execute("SELECT block FROM chunk_terms_data WHERE id = 1").fetchone()
+        if row is None or not row[0]:
+            return 0, 0
+        rows, i = sqlite_varint(row[0])
+        return rows, sqlite_varint(row[0], i)[0]
+
+    def chunk_counts_around(self, split_id: int) -> tuple[int, int]:
+        """Chunks with ids up to `split_id`, and above it: the rows of FTS5's docsize table
+        (small rows; the chunks table holds the vectors), the total from its averages."""
+        with self._lock:
+            after = self.db.execute("SELECT count(*) FROM chunk_terms_docsize WHERE id > ?", (split_id,)).fetchone()[0]
+        return self.fts_stats()[0] - after, after
+
+    def chunk_ids_upto(self, max_id: int) -> np.ndarray:
+        with self._lock:
+            return np.fromiter((r[0] for r in self.db.execute(
+                "SELECT id FROM chunk_terms_docsize WHERE id <= ?", (max_id,))), np.int64)
+
+    def chunk_ids_after(self, min_id: int) -> np.ndarray:
+        with self._lock:
+            return np.fromiter((r[0] for r in self.db.execute(
+                "SELECT id FROM chunk_terms_docsize WHERE id > ?", (min_id,))), np.int64)
+
+    def chunk_terms_after(self, after_id: int) -> list[tuple[int, str, bytes]]:
+        """(id, indexed terms, FTS5 docsize record) of the chunks with ids above `after_id`."""
+        with self._lock:
+            return self.db.execute(
+                "SELECT t.rowid, t.terms, d.sz FROM chunk_terms t JOIN chunk_terms_docsize d ON d.id = t.rowid"
+                " WHERE t.rowid > ?", (after_id,)).fetchall()
 
     def chunk_ids(self, filters: Filters) -> np.ndarray:
         """Ids of the chunks whose article passes `filters`."""

@@ -2,7 +2,9 @@
 
 `archive.db` (SQLite, the source of truth, see `qa.store`: articles, chunks with their
 vectors, the FTS5 keyword index) and `vectors.faiss` (the dense index derived from it, see
-`qa.vectors`), with a JSON sidecar saying which state of the database the file holds.
+`qa.vectors`), with a JSON sidecar saying which state of the database the file holds, and
+from `qa.keyword_index.MIN_CHUNKS` chunks on `keywords.idx` (BM25 postings derived from the
+FTS5 index, the same scores at a tenth of the cost at 1M chunks; see `qa.keyword_index`).
 
 Several processes may use one archive: one writes at a time (`archive.lock`, see
 `qa.locking`; others wait), readers notice the store's generation moving before each
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -27,13 +30,15 @@ import numpy as np
 from ..crashpoints import crash_point
 from ..errors import ArchiveCorruptError
 from ..filters import Filters
+from ..keyword_index import MIN_CHUNKS, KeywordIndex
 from ..locking import file_lock
 from ..records import Article
 from ..store import ChunkRow, PreparedArticle, Store, WriteResult, filters_sql
 from ..vectors import VectorIndex
 from . import IndexBackend, ProgressFn
 
-__all__ = ["ARCHIVE_FILES", "DB_NAME", "LOCK_NAME", "VECTORS_LOCK_NAME", "VECTORS_NAME", "LocalBackend", "filters_sql"]
+__all__ = ["ARCHIVE_FILES", "DB_NAME", "KEYWORDS_NAME", "LOCK_NAME", "VECTORS_LOCK_NAME", "VECTORS_NAME", "LocalBackend",
+           "filters_sql"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +46,11 @@ DB_NAME = "archive.db"
 VECTORS_NAME = "vectors.faiss"
 LOCK_NAME = "archive.lock"  # held by the one process writing (see qa.locking)
 VECTORS_LOCK_NAME = "vectors.lock"  # held while vectors.faiss and its sidecar are written
+KEYWORDS_NAME = "keywords.idx"  # BM25 postings (qa.keyword_index), from MIN_CHUNKS chunks on
+KEYWORDS_LOCK_NAME = "keywords.lock"  # held while keywords.idx is built
 # every file an archive directory holds (what deleting an archive removes)
 ARCHIVE_FILES = (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", VECTORS_NAME, VECTORS_NAME + ".json",
-                 LOCK_NAME, VECTORS_LOCK_NAME)
+                 LOCK_NAME, VECTORS_LOCK_NAME, KEYWORDS_NAME, KEYWORDS_LOCK_NAME)
 
 
 def _program() -> str:
@@ -66,7 +73,11 @@ class LocalBackend(IndexBackend):
     kind: ClassVar[str] = "local"
     supports_reembed: ClassVar[bool] = True
 
-    def __init__(self, location: str | os.PathLike[str], *, create: bool = True):
+    def __init__(self, location: str | os.PathLike[str], *, create: bool = True,
+                 keyword_index_min_chunks: int = MIN_CHUNKS):
+        """`keyword_index_min_chunks`: from this many chunks on, keyword search reads the
+        postings file `keywords.idx` (built by writers, or in the background by a reader
+        that finds it missing) instead of scoring with FTS5's bm25(); same scores."""
         p = Path(location)
         if not p.exists():
             if not create:
@@ -89,6 +100,9 @@ class LocalBackend(IndexBackend):
         self._write_lock = threading.RLock()  # this object's writers; `archive.lock` for processes
         self._write_depth = 0
         self._checked = False  # database checked before this object's first write
+        self.keyword_index_min_chunks = keyword_index_min_chunks
+        self._keywords: KeywordIndex | None = None
+        self._keywords_builder: threading.Thread | None = None
 
     def bind_encoder(self, embed: Callable[[list[str]], np.ndarray], dim: Callable[[], int],
                      on_model: Callable[[str], None]) -> None:
@@ -183,6 +197,7 @@ class LocalBackend(IndexBackend):
         with self.lock:
             if self._vectors is not None or (self.path / VECTORS_NAME).exists() or self.store.get_meta("dim"):
                 self.vector_index()
+        self.refresh_keyword_index()
 
     def hashes(self, ids: Iterable[str]) -> dict[str, str]:
         return self.store.hashes(ids)
@@ -334,7 +349,74 @@ class LocalBackend(IndexBackend):
         return self.store.chunk_rows(ids)
 
     def keyword_search(self, terms: Sequence[str], n: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """From the postings file when there is one (see `keyword_index`), else FTS5: the same
+        scores either way."""
+        with self.lock:
+            kw = self.keyword_index()
+            if kw is not None:
+                allowed = None if filters is None or filters.is_empty() else self.store.chunk_ids(filters)
+                hits = kw.search(self.store, terms, n, allowed)
+                if hits is not None:
+                    return hits
         return self.store.keyword_search(terms, n, filters)
+
+    # -- keywords: the postings file derived from FTS5 --------------------------------------
+    def keyword_index(self) -> KeywordIndex | None:
+        """The postings file, when the archive has `keyword_index_min_chunks` chunks: loaded
+        once and again after another process replaced it. When it is missing, a background
+        thread builds it (minutes at 1M chunks) and FTS5 answers meanwhile."""
+        if self.store.chunk_count_estimate() < self.keyword_index_min_chunks:
+            return None
+        path = self.path / KEYWORDS_NAME
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            self._keywords = None
+            self._build_keywords_in_background()
+            return None
+        kw = self._keywords
+        if kw is None or (kw.stat.st_ino, kw.stat.st_mtime_ns) != (st.st_ino, st.st_mtime_ns):
+            self._keywords = kw = KeywordIndex.load(path, self.store.get_meta("created_at") or "")
+            if kw is None:
+                self._build_keywords_in_background()
+        return kw
+
+    def refresh_keyword_index(self, force: bool = False) -> bool:
+        """Build `keywords.idx` when the archive has `keyword_index_min_chunks` chunks and the
+        file is missing, of another database, or behind (`KeywordIndex.needs_rebuild`), or
+        always with `force`. Returns True when it built the file."""
+        if self.store.chunk_count_estimate() < self.keyword_index_min_chunks and not force:
+            return False
+        if not force:
+            kw = KeywordIndex.load(self.path / KEYWORDS_NAME, self.store.get_meta("created_at") or "")
+            if kw is not None and not kw.needs_rebuild(self.store):
+                return False
+        return self._build_keywords()
+
+    def _build_keywords(self) -> bool:
+        """Build the file from the database (own connection, no lock of the store held);
+        one process or thread at a time (`keywords.lock`), others skip. A failure is
+        logged: FTS5 keeps answering."""
+        path = self.path / KEYWORDS_NAME
+        try:
+            with file_lock(self.path / KEYWORDS_LOCK_NAME, wait=False) as held:
+                if not held:
+                    return False
+                for leftover in self.path.glob(KEYWORDS_NAME + ".tmp-*"):  # of a build that was killed
+                    leftover.unlink(missing_ok=True)
+                logger.info("building the keyword postings file %s", path)
+                KeywordIndex.build(self.path / DB_NAME, path)
+            return True
+        except (OSError, sqlite3.Error) as e:
+            logger.warning("could not build %s (%s); keyword search uses FTS5's bm25()", path, e)
+            return False
+
+    def _build_keywords_in_background(self) -> None:
+        """Once per backend object: a reader that finds no usable file builds one without
+        making a question wait for it."""
+        if self._keywords_builder is None and not self._closed:
+            self._keywords_builder = threading.Thread(target=self._build_keywords, name="keywords.idx", daemon=True)
+            self._keywords_builder.start()
 
     def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
         return self.store.document_frequencies(terms)
@@ -357,4 +439,6 @@ class LocalBackend(IndexBackend):
     def storage_bytes(self) -> dict[str, int]:
         db = sum((self.path / n).stat().st_size for n in (DB_NAME, DB_NAME + "-wal") if (self.path / n).exists())
         vec = self.path / VECTORS_NAME
-        return {"db": db, "vectors": vec.stat().st_size if vec.exists() else 0}
+        kw = self.path / KEYWORDS_NAME
+        return {"db": db, "vectors": vec.stat().st_size if vec.exists() else 0,
+                "keywords": kw.stat().st_size if kw.exists() else 0}

@@ -1,0 +1,323 @@
+"""BM25 from postings in numpy arrays: the scores of FTS5's bm25(), without its cost at scale.
+
+FTS5's bm25() reads every row an OR-query matches and scores each one through the
+auxiliary-function API (~1-2 us a row, more under load); a news question's common words
+(情况, 工作, 进行) match 100k+ rows of a 1M-chunk archive: 0.3-0.5 s a question. This index
+is a file derived from the database, like the FAISS one (`keywords.idx` beside
+`archive.db`). It holds what never changes for a chunk id: for every token of the indexed
+terms, the ids of the chunks holding it with its count in each (the postings, sorted by
+id), and every chunk's length in tokens (FTS5's own, from its docsize table). What every
+write changes (row count, total tokens, each token's document frequency) is read from FTS5
+at query time, so a score is bm25()'s (k1 1.2, b 0.75, FTS5's IDF and its clamp) for
+whatever state the archive is in:
+- chunks written after the file was built (ids above its `max_id`: chunk ids only grow)
+  are read from FTS5's content table and scored the same way (the "tail");
+- chunks removed since are masked out.
+A term of several tokens ("3.5" is the phrase "3 5") needs token positions, which the file
+does not hold: such a query goes to FTS5. The writer rebuilds the file when the tail and
+the removals pass `REBUILD_SHARE` of it (`LocalBackend.flush`); the file is made and used
+only from `MIN_CHUNKS` chunks on, below which FTS5 answers in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .store import Store, fts_tokens, sqlite_varint
+
+logger = logging.getLogger(__name__)
+
+K1, B = 1.2, 0.75  # FTS5's bm25() defaults
+MIN_CHUNKS = 50_000  # below this FTS5's bm25() is fast enough (34 ms p50 at 100k under load)
+REBUILD_SHARE = 0.1  # rebuild once chunks added or removed since the build pass this share
+MAX_TAIL = 100_000  # past this many chunks newer than the file, FTS5 answers (the tail is Python)
+MAGIC = b"QAKWIDX1"
+_ALIGN = 64
+
+
+def idf(rows: int, df: int) -> float:
+    """FTS5's IDF: log((N - n + 0.5) / (n + 0.5)), clamped to 1e-6 for terms in over half
+    of the rows."""
+    v = math.log((rows - df + 0.5) / (df + 0.5)) if rows else 0.0
+    return v if v > 0.0 else 1e-6
+
+
+@dataclass
+class _Tail:
+    """Chunks newer than the file, parsed once each (new ones are added as they come): their
+    ids, lengths and a small inverted index (token -> positions in `ids`, counts)."""
+    generation: int = -1
+    last_id: int = 0
+    ids: list[int] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    postings: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
+    alive: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # over `ids`
+    dead: np.ndarray | None = None  # mask over the file's ids: removed since the build (None: none)
+
+
+class KeywordIndex:
+    """The postings file, memory-mapped: lookups touch only the pages of the query's terms."""
+
+    def __init__(self, path: Path, header: dict, arrays: dict[str, np.ndarray]):
+        self.path = path
+        self.header = header
+        self.max_id: int = header["max_id"]
+        self.n_docs: int = header["n_docs"]
+        self.generation: int = header["generation"]
+        self._blob = arrays["term_bytes"]
+        self._term_off = arrays["term_offsets"]
+        self._starts = arrays["starts"]
+        self._docs = arrays["docs"]
+        self._tfs = arrays["tfs"]
+        self._lengths = arrays["lengths"]  # by chunk id; -1: no such chunk in the file
+        self._tail: _Tail | None = None
+        self.stat = os.stat(path)
+
+    # -- the file ---------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: Path, database_id: str) -> KeywordIndex | None:
+        """The file at `path` if it is whole and of this database (`database_id`: its
+        `created_at`), else None (a stale or damaged file is logged and ignored)."""
+        try:
+            with open(path, "rb") as f:
+                if f.read(8) != MAGIC:
+                    raise ValueError("not a keyword index")
+                n = int.from_bytes(f.read(8), "little")
+                header = json.loads(f.read(n))
+            size = os.path.getsize(path)
+            arrays = {}
+            for name, (offset, dtype, count) in header["arrays"].items():
+                if offset + np.dtype(dtype).itemsize * count > size:
+                    raise ValueError(f"{name} runs past the end of the file")
+                # a plain ndarray view of the mapping: slicing a np.memmap costs ~5 us each
+                arrays[name] = (np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(count,)).view(np.ndarray)
+                                if count else np.zeros(0, dtype))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            logger.warning("ignoring %s (%s); keyword search uses FTS5 until it is rebuilt", path, e)
+            return None
+        if header.get("database") != database_id:
+            logger.info("ignoring %s: it was built from another database", path)
+            return None
+        return cls(path, header, arrays)
+
+    @staticmethod
+    def build(db_path: Path, path: Path, progress: Callable[[int, int], None] | None = None,
+              batch: int = 20_000) -> int:
+        """Write the file for the database at `db_path` (its own read-only connection, one
+        read transaction: a consistent state while writers go on; the store's lock is not
+        held, so searches continue), atomically: a temporary file renamed over `path`.
+        Returns the chunks indexed. Peak memory ~10 bytes a posting (~1 GB at 1M chunks)."""
+        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
+        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+        try:
+            db.execute("BEGIN")
+            generation = int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+            database = db.execute("SELECT value FROM meta WHERE key = 'created_at'").fetchone()[0]
+            max_id, n_docs = db.execute("SELECT coalesce(max(rowid), 0), count(*) FROM chunk_terms").fetchone()
+            lengths = np.full(max_id + 1, -1, np.int32)
+            id_type = np.int32 if max_id < 2**31 else np.int64
+            for cid, sz in db.execute("SELECT id, sz FROM chunk_terms_docsize"):
+                lengths[cid] = sqlite_varint(sz)[0]
+            vocab: dict[str, int] = {}
+            term_parts, doc_parts, tf_parts = [], [], []
+            done, last = 0, 0
+            while True:
+                rows = db.execute("SELECT rowid, terms FROM chunk_terms WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                                  (last, batch)).fetchall()
+                if not rows:
+                    break
+                t_ids: list[int] = []
+                d_ids: list[int] = []
+                tfs: list[int] = []
+                for cid, text in rows:
+                    c = Counter(fts_tokens(text or ""))
+                    t_ids += [vocab.setdefault(t, len(vocab)) for t in c]
+                    tfs += c.values()
+                    d_ids += [cid] * len(c)
+                term_parts.append(np.array(t_ids, np.int32))
+                doc_parts.append(np.array(d_ids, id_type))
+                tf_parts.append(np.array(tfs, np.uint32))
+                last = rows[-1][0]
+                done += len(rows)
+                if progress:
+                    progress(done, n_docs)
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        terms = np.concatenate(term_parts) if term_parts else np.zeros(0, np.int32)
+        del term_parts
+        # terms in UTF-8 byte order (binary search over the bytes); postings by term, then id
+        words = [w.encode() for w in vocab]
+        order = sorted(range(len(words)), key=words.__getitem__)
+        rank = np.empty(len(words), np.int32)
+        rank[order] = np.arange(len(words), dtype=np.int32)
+        terms = rank[terms]
+        perm = np.argsort(terms, kind="stable")  # stable: ids stay ascending within a term
+        starts = np.zeros(len(words) + 1, np.int64)
+        np.cumsum(np.bincount(terms, minlength=len(words)), out=starts[1:])
+        del terms
+        docs = np.concatenate(doc_parts)[perm] if doc_parts else np.zeros(0, np.int32)
+        del doc_parts
+        tf_all = np.concatenate(tf_parts) if tf_parts else np.zeros(0, np.uint32)
+        del tf_parts
+        tf_all = tf_all.astype(np.uint16)[perm] if tf_all.size == 0 or tf_all.max() < 2**16 else tf_all[perm]
+        del perm
+        sorted_words = [words[i] for i in order]
+        blob = np.frombuffer(b"".join(sorted_words), np.uint8)
+        offsets = np.zeros(len(words) + 1, np.int64)
+        np.cumsum([len(w) for w in sorted_words], out=offsets[1:])
+        arrays = {"term_bytes": blob, "term_offsets": offsets, "starts": starts, "docs": docs, "tfs": tf_all,
+                  "lengths": lengths}
+        header = {"version": 1, "database": database, "generation": generation, "max_id": int(max_id),
+                  "n_docs": int(n_docs), "n_terms": len(words), "arrays": {}}
+        try:
+            _write(tmp, header, arrays)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return int(n_docs)
+
+    # -- searching --------------------------------------------------------------------------
+    def _postings(self, token: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(chunk ids, counts) of `token`, by binary search over the sorted term bytes."""
+        key = token.encode()
+        lo, hi = 0, len(self._term_off) - 1
+        off, blob = self._term_off, self._blob
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if bytes(blob[off[mid]:off[mid + 1]]) < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo >= len(off) - 1 or bytes(blob[off[lo]:off[lo + 1]]) != key:
+            return None
+        s, e = self._starts[lo], self._starts[lo + 1]
+        return self._docs[s:e], self._tfs[s:e]
+
+    def _tail_state(self, store: Store) -> _Tail | None:
+        """The chunks added and removed since the build, as of the store's generation (None:
+        too many added to score in Python; FTS5 answers until the file is rebuilt)."""
+        gen = store.generation
+        t = self._tail
+        if t is not None and t.generation == gen:
+            return t
+        upto, after = store.chunk_counts_around(self.max_id)
+        if after > MAX_TAIL:
+            return None
+        if t is None:
+            t = _Tail(last_id=self.max_id)
+        for cid, text, size in store.chunk_terms_after(t.last_id):
+            j = len(t.ids)
+            t.ids.append(cid)
+            t.lengths.append(sqlite_varint(size)[0])
+            for tok, c in Counter(fts_tokens(text or "")).items():
+                pos, cnt = t.postings.setdefault(tok, ([], []))
+                pos.append(j)
+                cnt.append(c)
+            t.last_id = cid
+        t.alive = np.isin(np.array(t.ids, np.int64), store.chunk_ids_after(self.max_id))
+        t.dead = None
+        if upto != self.n_docs:
+            t.dead = self._lengths >= 0
+            t.dead[store.chunk_ids_upto(self.max_id)] = False
+        t.generation = gen
+        self._tail = t
+        return t
+
+    def needs_rebuild(self, store: Store) -> bool:
+        """True once the chunks added or removed since the build pass `REBUILD_SHARE` of the
+        file's, or half of `MAX_TAIL`."""
+        upto, after = store.chunk_counts_around(self.max_id)
+        changed = after + self.n_docs - upto
+        return changed > min(REBUILD_SHARE * self.n_docs, MAX_TAIL // 2)
+
+    def search(self, store: Store, terms: Sequence[str], n: int,
+               allowed: np.ndarray | None = None) -> list[tuple[int, float]] | None:
+        """Top `n` chunks by BM25 over `terms`, as `Store.keyword_search` ranks them (the
+        same scores; ties by id), restricted to `allowed` ids when given; None when a term
+        is a phrase of several tokens (FTS5 answers those)."""
+        tokens = []
+        for t in terms:
+            tok = fts_tokens(t)
+            if len(tok) != 1:
+                return None
+            tokens.append(tok[0])
+        tail = self._tail_state(store)
+        if tail is None:
+            return None
+        rows, total = store.fts_stats()
+        if not tokens or not rows:
+            return []
+        df = store.term_doc_counts(sorted(set(tokens)))
+        avgdl = total / rows
+        scores = np.zeros(self.max_id + 1, np.float64)
+        tail_ids = np.array(tail.ids, np.int64)
+        tail_lengths = np.array(tail.lengths, np.float64)
+        tail_scores = np.zeros(len(tail_ids), np.float64)
+        for tok in tokens:  # in the query's order, as bm25() sums its phrases
+            w = idf(rows, df.get(tok, 0))
+            post = self._postings(tok)
+            if post is not None and len(post[0]):
+                ids, tf = post[0], post[1].astype(np.float64)
+                dl = self._lengths[ids]
+                scores[ids] += w * (tf * (K1 + 1.0)) / (tf + K1 * (1.0 - B + B * dl / avgdl))
+            if tok in tail.postings:
+                j, tf = np.array(tail.postings[tok][0]), np.array(tail.postings[tok][1], np.float64)
+                tail_scores[j] += w * (tf * (K1 + 1.0)) / (tf + K1 * (1.0 - B + B * tail_lengths[j] / avgdl))
+        if tail.dead is not None:
+            scores[tail.dead] = 0.0
+        if allowed is not None:
+            allowed = np.asarray(allowed, np.int64)
+            inside = allowed[allowed <= self.max_id]
+            cand = inside[scores[inside] > 0]
+            cand_scores = scores[cand]
+            keep = tail.alive & np.isin(tail_ids, allowed)
+        else:
+            cand = np.flatnonzero(scores)
+            cand_scores = scores[cand]
+            keep = tail.alive.copy()
+        keep &= tail_scores > 0
+        cand = np.concatenate([cand, tail_ids[keep]])
+        cand_scores = np.concatenate([cand_scores, tail_scores[keep]])
+        if len(cand) > n:
+            top = np.argpartition(-cand_scores, n - 1)[:n]
+            cand, cand_scores = cand[top], cand_scores[top]
+        order = np.lexsort((cand, -cand_scores))
+        return [(int(cand[i]), float(cand_scores[i])) for i in order]
+
+
+def _write(path: Path, header: dict, arrays: dict[str, np.ndarray]) -> None:
+    """The file: magic, header length, JSON header (offsets of the arrays), then the
+    arrays, each aligned; fsynced before the caller renames it into place."""
+    layout, offset = {}, 0
+    for _ in range(2):  # the header's length depends on the offsets it lists
+        header["arrays"] = layout
+        head = json.dumps(header).encode()
+        offset = -(-(16 + len(head) + 64) // _ALIGN) * _ALIGN
+        layout = {}
+        for name, a in arrays.items():
+            layout[name] = [offset, a.dtype.str, int(a.size)]
+            offset = -(-(offset + a.nbytes) // _ALIGN) * _ALIGN
+    header["arrays"] = layout
+    head = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(MAGIC + len(head).to_bytes(8, "little") + head)
+        for name, a in arrays.items():
+            gap = layout[name][0] - f.tell()
+            assert gap >= 0, "keyword index header outgrew its slack"
+            f.write(b"\0" * gap)
+            f.write(np.ascontiguousarray(a).tobytes())
+        f.flush()
+        os.fsync(f.fileno())
