@@ -505,6 +505,7 @@ def measure_local(path: str, questions: list[str], postings: bool, out: "Any") -
     t = time.perf_counter()
     archive.search("预热 查询", 10, "keyword")
     res["first_keyword_s"] = time.perf_counter() - t
+    res["keyword_cold"] = ms_each(lambda q: archive.search(q, 10, "keyword"), questions)  # pages read from disk
     res["keyword"] = ms_each(lambda q: archive.search(q, 10, "keyword"), questions)
     res["keyword_hits"] = [[(h.chunk_id, h.score) for h in archive.search(q, 10, "keyword")] for q in questions]
     res["rss_keyword_mb"] = vm_mb()
@@ -610,8 +611,11 @@ def local_scale_run(eval_dir: Path, work: Path, sizes: list[int], base: np.ndarr
         t.add_row("keywords.idx on disk (MB)", f"{r['keywords_mb']:,.0f}")
         t.add_row("first keyword query, cold (ms): postings file / FTS5 bm25()",
                   f"{r['first_keyword_s'] * 1000:,.0f} / {r_fts['first_keyword_s'] * 1000:,.0f}")
+        t.add_row("keyword p50 / p95, first pass over the questions (ms): postings file / FTS5 bm25()",
+                  f"{percentile(r['keyword_cold'], 50):.1f} / {percentile(r['keyword_cold'], 95):.1f}; "
+                  f"{percentile(r_fts['keyword_cold'], 50):.1f} / {percentile(r_fts['keyword_cold'], 95):.1f}")
         for mode in ("keyword", "dense", "hybrid"):
-            t.add_row(f"{mode} p50 / p95 (ms, question encoding excluded)",
+            t.add_row(f"{mode} p50 / p95 (ms, question encoding excluded; keyword: second pass)",
                       f"{percentile(r[mode], 50):.1f} / {percentile(r[mode], 95):.1f}")
         for mode in ("keyword", "hybrid"):
             t.add_row(f"{mode} p50 / p95 with FTS5's bm25() instead of the postings file (ms)",

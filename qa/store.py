@@ -205,12 +205,13 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-# bm25() scores every row the OR-query matches (~10 us a row on 2 busy cores): at 1M news
+# bm25() scores every row the OR-query matches (~1-10 us a row on 2 busy cores): at 1M news
 # chunks a question's common words (情况, 工作, 进行: 1-2% of all chunks each) match 100k+
-# rows and a query takes seconds. A row budget (`Store(keyword_row_budget=...)`) leaves the
-# commonest terms out of the MATCH until the rest fit, keeping at least the rarest term:
-# 9x faster at 1M chunks, but it cost 16 points of src@1 there (README, "Scale"), so it is
-# off by default; it is a knob for an archive where latency matters more than ranking.
+# rows and a query takes 0.3 s or more. The local backend answers large archives from a
+# postings file with the same scores instead (`qa.keyword_index`). A row budget
+# (`Store(keyword_row_budget=...)`) leaves the commonest terms out of the MATCH until the
+# rest fit, keeping at least the rarest term: 9x faster at 1M chunks, but it cost 16 points
+# of src@1 there (README, "Scale"), so it is off by default.
 KEYWORD_ROW_BUDGET: int | None = None
 
 
