@@ -20,6 +20,7 @@ STEPS = (
     "reembed-batch",  # `reembed` (or embedding missing vectors): a batch of new vectors committed
     "reindex-batch",  # `reindex`: a batch of re-chunked articles committed
     "write-locked",  # the writer lock is held, nothing written yet
+    "keywords-file-written",  # keywords.idx built into its temporary file, not yet renamed into place
     "milvus-chunks-written",  # Milvus backend: a batch's chunks inserted, its article rows (commit marks) not yet
 )
 _seen: Counter[str] = Counter()

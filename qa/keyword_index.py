@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .crashpoints import crash_point
 from .store import Store, fts_tokens, sqlite_varint
 
 logger = logging.getLogger(__name__)
@@ -190,6 +191,7 @@ class KeywordIndex:
                   "n_docs": int(n_docs), "n_terms": len(words), "arrays": {}}
         try:
             _write(tmp, header, arrays)
+            crash_point("keywords-file-written")
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)

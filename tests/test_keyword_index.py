@@ -8,7 +8,12 @@ Every check compares with FTS5's own bm25() on the same database, before and aft
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +159,25 @@ def test_below_the_threshold_no_file_is_made(copy_dir, encoder):
         archive.search("周庄镇税收", 5, "keyword")
         archive.remove(next(a.id for a in archive.articles()))
     assert not (copy_dir / KEYWORDS_NAME).exists()
+
+
+def test_a_build_killed_before_its_rename_leaves_the_old_file_and_the_next_build_cleans_up(copy_dir):
+    backend = LocalBackend(copy_dir, keyword_index_min_chunks=0)
+    backend.refresh_keyword_index()
+    backend.close()
+    old = (copy_dir / KEYWORDS_NAME).read_bytes()
+    code = ("from qa.backends.local import LocalBackend; "
+            f"LocalBackend({str(copy_dir)!r}, keyword_index_min_chunks=0).refresh_keyword_index(force=True)")
+    root = str(Path(__file__).resolve().parent.parent)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, PYTHONPATH=root, QA_CRASH_AT="keywords-file-written"))
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    assert (copy_dir / KEYWORDS_NAME).read_bytes() == old  # the file in place is untouched
+    assert list(copy_dir.glob(KEYWORDS_NAME + ".tmp-*"))  # the killed build's temporary file
+    backend = LocalBackend(copy_dir, keyword_index_min_chunks=0)
+    try:
+        assert backend.refresh_keyword_index(force=True)
+        assert not list(copy_dir.glob(KEYWORDS_NAME + ".tmp-*"))
+        compare(backend)
+    finally:
+        backend.close()
