@@ -245,7 +245,13 @@ def lemma_candidates(word: str) -> list[str]:
 
 
 def translate(question: str) -> list[TermGroup]:
-    """The question's content words as term groups (see module docstring)."""
+    """The question's content words as term groups (see module docstring). Cached: `ask`
+    translates a question for the search and again for the highlight."""
+    return list(_translate(question))
+
+
+@lru_cache(maxsize=256)
+def _translate(question: str) -> tuple[TermGroup, ...]:
     table = english_to_chinese()
     tokens = [t.removesuffix("'s") for t in _WORD_RE.findall(normalize(question).replace("’", "'"))]
     groups: list[TermGroup] = []
@@ -275,7 +281,7 @@ def translate(question: str) -> list[TermGroup]:
             groups.append(TermGroup(tok, _searchable(links), True))
         elif len(tok) > 1:
             groups.append(TermGroup(tok, (tok,), False))
-    return groups
+    return tuple(groups)
 
 
 def _links(table: dict[str, tuple[tuple[str, int], ...]], forms: list[str]) -> tuple[str, ...]:
