@@ -14,7 +14,8 @@ whatever state the archive is in:
   are read from FTS5's content table and scored the same way (the "tail");
 - chunks removed since are masked out.
 A term of several tokens ("3.5" is the phrase "3 5") needs token positions, which the file
-does not hold: such a query goes to FTS5. The writer rebuilds the file when the tail and
+does not hold: FTS5 scores that term alone (a query of one phrase, whose score is exactly
+that phrase's share of the sum) and the file the others. The writer rebuilds the file when the tail and
 the removals pass `REBUILD_SHARE` of it (`LocalBackend.flush`); the file is made and used
 only from `MIN_CHUNKS` chunks on, below which FTS5 answers in milliseconds.
 """
@@ -255,27 +256,37 @@ class KeywordIndex:
     def search(self, store: Store, terms: Sequence[str], n: int,
                allowed: np.ndarray | None = None) -> list[tuple[int, float]] | None:
         """Top `n` chunks by BM25 over `terms`, as `Store.keyword_search` ranks them (the
-        same scores; ties by id), restricted to `allowed` ids when given; None when a term
-        is a phrase of several tokens (FTS5 answers those)."""
-        tokens = []
+        same scores; ties by id), restricted to `allowed` ids when given. A term of several
+        tokens (a phrase) is scored by FTS5 alone and added in its place in the sum; None
+        (FTS5 answers) for a term without a token or a tail too long to score here."""
+        tokens: list[str | None] = []  # None: a phrase, scored by FTS5
         for t in terms:
             tok = fts_tokens(t)
-            if len(tok) != 1:
+            if not tok:
                 return None
-            tokens.append(tok[0])
+            tokens.append(tok[0] if len(tok) == 1 else None)
         tail = self._tail_state(store)
         if tail is None:
             return None
         rows, total = store.fts_stats()
         if not tokens or not rows:
             return []
-        df = store.term_doc_counts(sorted(set(tokens)))
+        df = store.term_doc_counts(sorted({t for t in tokens if t is not None}))
         avgdl = total / rows
         scores = np.zeros(self.max_id + 1, np.float64)
         tail_ids = np.array(tail.ids, np.int64)
         tail_lengths = np.array(tail.lengths, np.float64)
         tail_scores = np.zeros(len(tail_ids), np.float64)
-        for tok in tokens:  # in the query's order, as bm25() sums its phrases
+        for term, tok in zip(terms, tokens):  # in the query's order, as bm25() sums its phrases
+            if tok is None:
+                # a phrase ("3.5" is "3 5"): its share of the sum is the score of a query of it
+                # alone, which FTS5 computes from its positions; usually few rows match it
+                ids, share = store.phrase_scores(term)
+                in_file = ids <= self.max_id
+                scores[ids[in_file]] += share[in_file]
+                j = np.searchsorted(tail_ids, ids[~in_file])  # tail ids ascend; FTS5 rows are live
+                tail_scores[j] += share[~in_file]
+                continue
             w = idf(rows, df.get(tok, 0))
             post = self._postings(tok)
             if post is not None and len(post[0]):

@@ -749,6 +749,14 @@ class Store:
                 "SELECT t.rowid, t.terms, d.sz FROM chunk_terms t JOIN chunk_terms_docsize d ON d.id = t.rowid"
                 " WHERE t.rowid > ?", (after_id,)).fetchall()
 
+    def phrase_scores(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids and bm25() of a query of `term` alone: for a term FTS5 reads as a phrase
+        of several tokens, its share of any query's score (bm25() sums one share a phrase)."""
+        with self._lock:
+            rows = self.db.execute("SELECT rowid, -bm25(chunk_terms) FROM chunk_terms WHERE chunk_terms MATCH ?",
+                                   (fts_query([term]),)).fetchall()
+        return np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], np.float64)
+
     def chunk_ids(self, filters: Filters) -> np.ndarray:
         """Ids of the chunks whose article passes `filters`."""
         where, params = filters_sql(filters)

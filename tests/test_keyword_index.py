@@ -95,7 +95,7 @@ def test_articles_added_and_removed_after_the_build_are_scored_like_fts5(copy_di
         src = tmp_path / "new.jsonl"
         src.write_text(json.dumps({"id": "tail-1", "title": "焦作市新能源公交车投入运营", "date": "2022-03-01",
                                    "text": "焦作市首批新能源公交车今天投入运营，周庄镇居民乘车更方便。"
-                                           "新能源公交车共有五十辆，全部使用纯电动。"}, ensure_ascii=False) + "\n",
+                                           "新能源公交车共有五十辆，全部使用纯电动，每辆长10.5米。"}, ensure_ascii=False) + "\n",
                        encoding="utf-8")
         archive.ingest([src])
         victim = next(a.id for a in archive.articles() if "周庄" in a.text)
@@ -103,6 +103,8 @@ def test_articles_added_and_removed_after_the_build_are_scored_like_fts5(copy_di
         kw = backend.keyword_index()
         assert kw is not None and kw.max_id == built.max_id  # not rebuilt: the new chunks are its tail
         compare(backend)
+        phrase = ["公交车", "10.5"]  # "10.5" is the phrase "10 5", in a chunk of the tail
+        same_ranking(kw.search(backend.store, phrase, 20), backend.store.keyword_search(phrase, 20))
         hits = backend.keyword_search(query_terms("周庄镇 新能源公交车"), 10)
         rows = backend.chunk_rows([c for c, _ in hits])
         assert rows[hits[0][0]].article_id == "tail-1"
@@ -111,14 +113,16 @@ def test_articles_added_and_removed_after_the_build_are_scored_like_fts5(copy_di
         archive.close()
 
 
-def test_a_term_of_several_tokens_goes_to_fts5(copy_dir):
+def test_a_term_of_several_tokens_is_scored_by_fts5_in_its_place(copy_dir):
     backend = LocalBackend(copy_dir, keyword_index_min_chunks=0)
     try:
         backend.refresh_keyword_index()
-        terms = ["1334", "20.2"]  # "20.2" is the phrase "20 2" to FTS5
-        assert backend.keyword_index().search(backend.store, terms, 10) is None
-        assert backend.keyword_search(terms, 10) == backend.store.keyword_search(terms, 10)
-        assert backend.keyword_search(terms, 10)
+        kw = backend.keyword_index()
+        for terms in (["周庄镇", "20.2", "税收"], ["20.2"], ["工业", "7.8", "1334"]):  # "20.2" is the phrase "20 2"
+            want = backend.store.keyword_search(terms, 20)
+            assert want
+            same_ranking(kw.search(backend.store, terms, 20), want)
+        assert kw.search(backend.store, ["周庄镇", "，"], 20) is None  # a term without a token: FTS5 decides
     finally:
         backend.close()
 
