@@ -15,9 +15,10 @@ whatever state the archive is in:
 - chunks removed since are masked out.
 A term of several tokens ("3.5" is the phrase "3 5") needs token positions, which the file
 does not hold: FTS5 scores that term alone (a query of one phrase, whose score is exactly
-that phrase's share of the sum) and the file the others. The writer rebuilds the file when the tail and
-the removals pass `REBUILD_SHARE` of it (`LocalBackend.flush`); the file is made and used
-only from `MIN_CHUNKS` chunks on, below which FTS5 answers in milliseconds.
+that phrase's share of the sum) and the file the others. The writer rebuilds the file when
+the tail and the removals pass `REBUILD_SHARE` of it or half of `MAX_TAIL`
+(`LocalBackend.flush`); the file is made and used only from `MIN_CHUNKS` chunks on, below
+which FTS5 answers in milliseconds.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import logging
 import math
 import os
 import sqlite3
+import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +46,7 @@ MIN_CHUNKS = 50_000  # below this FTS5's bm25() is fast enough (34 ms p50 at 100
 REBUILD_SHARE = 0.1  # rebuild once chunks added or removed since the build pass this share
 MAX_TAIL = 100_000  # past this many chunks newer than the file, FTS5 answers (the tail is Python)
 MAGIC = b"QAKWIDX1"
+VERSION = 3  # 3: CRC-32 of the arrays in the header
 _ALIGN = 64
 
 
@@ -89,17 +92,23 @@ class KeywordIndex:
     # -- the file ---------------------------------------------------------------------------
     @classmethod
     def load(cls, path: Path, database_id: str) -> KeywordIndex | None:
-        """The file at `path` if it is whole and of this database (`database_id`: its
-        `created_at`), else None (a stale or damaged file is logged and ignored)."""
+        """The file at `path` if it is whole (its CRC-32 checked: one read of the file, ~0.5 s
+        at 1M chunks, once per process) and of this database (`database_id`: its
+        `created_at`), else None (a damaged file is logged and ignored)."""
         try:
             with open(path, "rb") as f:
                 if f.read(8) != MAGIC:
                     raise ValueError("not a keyword index")
                 n = int.from_bytes(f.read(8), "little")
                 header = json.loads(f.read(n))
-            if header.get("version") != 2:
-                raise ValueError(f"version {header.get('version')}, not 2")
+            if header.get("version") != VERSION:
+                raise ValueError(f"format {header.get('version')}, not {VERSION}")
+            if header.get("database") != database_id:
+                logger.info("ignoring %s: it was built from another database", path)
+                return None
             size = os.path.getsize(path)
+            if _crc_of_arrays(path, header["arrays"]) != header.get("crc32"):
+                raise ValueError("its contents do not match their checksum")
             arrays = {}
             for name, (offset, dtype, count) in header["arrays"].items():
                 if offset + np.dtype(dtype).itemsize * count > size:
@@ -107,15 +116,12 @@ class KeywordIndex:
                 # a plain ndarray view of the mapping: slicing a np.memmap costs ~5 us each
                 arrays[name] = (np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=(count,)).view(np.ndarray)
                                 if count else np.zeros(0, dtype))
+            return cls(path, header, arrays)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as e:
             logger.warning("ignoring %s (%s); keyword search uses FTS5 until it is rebuilt", path, e)
             return None
-        if header.get("database") != database_id:
-            logger.info("ignoring %s: it was built from another database", path)
-            return None
-        return cls(path, header, arrays)
 
     @staticmethod
     def build(db_path: Path, path: Path, progress: Callable[[int, int], None] | None = None,
@@ -188,7 +194,7 @@ class KeywordIndex:
         np.cumsum([len(w) for w in sorted_words], out=offsets[1:])
         arrays = {"term_bytes": blob, "term_offsets": offsets, "term_groups": np.array(order_, np.int64),
                   "starts": starts, "docs": docs, "tfs": tf_all, "lengths": lengths}
-        header = {"version": 2, "database": database, "generation": generation, "max_id": int(max_id),
+        header = {"version": VERSION, "database": database, "generation": generation, "max_id": int(max_id),
                   "n_docs": int(n_docs), "n_terms": len(words), "arrays": {}}
         try:
             _write(tmp, header, arrays)
@@ -319,8 +325,12 @@ class KeywordIndex:
 
 
 def _write(path: Path, header: dict, arrays: dict[str, np.ndarray]) -> None:
-    """The file: magic, header length, JSON header (offsets of the arrays), then the
-    arrays, each aligned; fsynced before the caller renames it into place."""
+    """The file: magic, header length, JSON header (offsets of the arrays and a CRC-32 of
+    their bytes), then the arrays, each aligned; fsynced before the caller renames it."""
+    crc = 0
+    for a in arrays.values():
+        crc = zlib.crc32(memoryview(np.ascontiguousarray(a)).cast("B"), crc)
+    header["crc32"] = crc
     layout, offset = {}, 0
     for _ in range(2):  # the header's length depends on the offsets it lists
         header["arrays"] = layout
@@ -338,6 +348,23 @@ def _write(path: Path, header: dict, arrays: dict[str, np.ndarray]) -> None:
             gap = layout[name][0] - f.tell()
             assert gap >= 0, "keyword index header outgrew its slack"
             f.write(b"\0" * gap)
-            f.write(np.ascontiguousarray(a).tobytes())
+            f.write(memoryview(np.ascontiguousarray(a)).cast("B"))  # no copy of the array
         f.flush()
         os.fsync(f.fileno())
+
+
+def _crc_of_arrays(path: Path, layout: dict[str, list]) -> int:
+    """CRC-32 of the arrays' bytes, read with plain reads (pages of the file read through
+    the mapping would count in this process's RSS)."""
+    crc = 0
+    with open(path, "rb") as f:
+        for offset, dtype, count in layout.values():
+            f.seek(offset)
+            left = np.dtype(dtype).itemsize * count
+            while left:
+                block = f.read(min(left, 1 << 24))
+                if not block:
+                    raise ValueError("the file ends inside an array")
+                crc = zlib.crc32(block, crc)
+                left -= len(block)
+    return crc

@@ -127,8 +127,18 @@ def test_a_term_of_several_tokens_is_scored_by_fts5_in_its_place(copy_dir):
         backend.close()
 
 
-def test_a_damaged_file_is_ignored_and_rebuilt_by_a_reader(copy_dir):
-    (copy_dir / KEYWORDS_NAME).write_bytes(b"QAKWIDX1" + (10**6).to_bytes(8, "little") + b"{}")
+@pytest.mark.parametrize("damage", ["header", "zeroed"])
+def test_a_damaged_file_is_ignored_and_rebuilt_by_a_reader(copy_dir, damage):
+    path = copy_dir / KEYWORDS_NAME
+    if damage == "header":
+        path.write_bytes(b"QAKWIDX1" + (10**6).to_bytes(8, "little") + b"{}")
+    else:  # same size, a stretch of the postings zeroed
+        b = LocalBackend(copy_dir, keyword_index_min_chunks=0)
+        b.refresh_keyword_index()
+        b.close()
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2 : len(data) // 2 + 4096] = bytes(4096)
+        path.write_bytes(bytes(data))
     backend = LocalBackend(copy_dir, keyword_index_min_chunks=0)
     try:
         terms = query_terms(QUESTIONS[0])
