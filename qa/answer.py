@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from . import crosslingual
-from .highlight import HighlightParams, SentenceScorer, best_sentences, matched_terms
+from .highlight import HighlightParams, SentenceScorer, best_sentences, matched_terms, sentence_spans
 from .language import detect_language
-from .records import Answer, Hit, Language, Passage, Relevance
+from .records import Answer, AnswerType, Hit, Language, Passage, Relevance
 from .short_answer import expected_type, pick_short_answer
 from .textnorm import normalize, query_terms
 
@@ -213,7 +213,22 @@ def build_answer(
         else:
             related.append(_passage(h, question, weights, "low", kind=kind, params=highlight))
     best = shown[0].highlight
-    span = pick_short_answer(best, question, kind, list(weights))
+    span = _short_answer_span(best, question, kind, weights, highlight)
     return Answer(question=question, passages=tuple(shown), found=True, confidence=conf,
                   short_answer=best[span[0] : span[1]] if span else None, short_answer_span=span,
                   answer_type=kind, related=tuple(related), language=language)
+
+
+def _short_answer_span(highlight: str, question: str, kind: AnswerType | None, weights: dict[str, float],
+                       params: HighlightParams) -> tuple[int, int] | None:
+    """The short answer's offsets in the highlight. When a highlight of joined sentences (a
+    sentence opening with 其中/它们... and the one before) holds no one clear answer, its
+    sentence that holds most of the question is read alone: 小微贷款利率 asked, 3.88% of the
+    其中 sentence, where 3.60% of the sentence before it competed."""
+    span = pick_short_answer(highlight, question, kind, list(weights))
+    units = sentence_spans(highlight, params.join_clauses) if params.join_dependent and span is None else []
+    if len(units) < 2:
+        return span
+    s, e = max(units, key=lambda u: coverage(highlight[u[0] : u[1]], weights))
+    got = pick_short_answer(highlight[s:e], question, kind, list(weights))
+    return (s + got[0], s + got[1]) if got else None

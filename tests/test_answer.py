@@ -83,6 +83,47 @@ def test_highlight_sentences_join_clauses_split_at_semicolons():
     assert [text[s:e] for s, e in sentence_spans(text)] == ["甲乙丙丁；戊己庚辛。", "第二句在这里。"]
 
 
+# DRCD dev (Wikipedia, 電): the question restates the first sentence; the answer is in the
+# next one, which opens with 它們 ("they") and says nothing alone.
+TELECOM = ("現今，光導纖維和通訊衛星這兩個先進科技，佔有了通訊科技市場的一大部分。"
+           "它們所使用的傳輸科技仍舊是建立於電磁波原理。"
+           "電報的發明開啟了電子通訊的新紀元。")
+
+
+def test_a_sentence_opening_with_a_back_reference_is_highlighted_with_the_one_before():
+    question = "現今，光導纖維和通訊衛星這兩個先進科技，仍是使用哪種原理?"
+    weights = idf_weights(query_terms(question), {}, 1000)
+    (s, e), = best_sentences(TELECOM, question, weights, title="電")
+    assert TELECOM[s:e] == TELECOM[: TELECOM.index("電報")]  # both sentences, so 電磁波原理 is in it
+
+
+def test_dependent_sentences_join_only_on_a_real_opener_within_the_cap():
+    spans = lambda text, cap=150: [text[s:e] for s, e in sentence_spans(text, join_dependent=cap, openers="+anaphor")]
+    assert spans("甲国有两座城市。这两座城市都靠海。") == ["甲国有两座城市。这两座城市都靠海。"]
+    assert spans("甲国有两座城市。因此人口不多。") == ["甲国有两座城市。因此人口不多。"]
+    # 但丁 (Dante) and 也门 (Yemen) open with a connective's character but are names
+    assert spans("他写了三部书。但丁读过其中一部。") == ["他写了三部书。", "但丁读过其中一部。"]
+    assert spans("他去过沙特。也門位於沙特以南。") == ["他去过沙特。", "也門位於沙特以南。"]
+    # a paragraph break, or a joined unit longer than the cap, keeps them apart
+    assert spans("甲国有两座城市。\n这两座城市都靠海。") == ["甲国有两座城市。", "这两座城市都靠海。"]
+    assert spans("甲国有两座城市。这两座城市都靠海。", cap=10) == ["甲国有两座城市。", "这两座城市都靠海。"]
+    assert spans("甲国有两座城市。这两座城市都靠海。", cap=0) == ["甲国有两座城市。", "这两座城市都靠海。"]
+
+
+# crud_news_dev: the 其中 sentence joins the one before; both give a rate next to 利率
+RATES = ("吕进中表示，6月上海全市企业贷款加权平均利率为3.60%，比上年同期下降15个基点。"
+         "其中，小微贷款加权平均利率为3.88%，比上年同期下降33个基点。")
+
+
+@pytest.mark.parametrize(("question", "rate"), [("小微贷款加权平均利率是多少？", "3.88%"),
+                                                ("企业贷款加权平均利率是多少？", "3.60%")])
+def test_a_joined_highlight_gives_the_short_answer_of_its_sentence_that_says_the_question(question, rate):
+    df = {t: 1 for t in query_terms(question)}
+    ans = build_answer(question, [_hit(1, "a", 1.0, RATES, title="上海贷款利率")], df, 100)
+    assert ans.best.highlight == RATES  # one highlight: the 其中 sentence leans on the one before
+    assert ans.short_answer == rate
+
+
 # DRCD dev (Wikipedia, 東德): the answer sentence says the question's 義務教育 as one phrase;
 # a later sentence holds 教育 and 需要 apart and used to win on term counts.
 EAST_GERMANY = ("在1957年東德有10,471座普通教育學校，1988年公立學校的數量減少到5907座。1950年有1583座職業學校，"
