@@ -76,6 +76,11 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def p50_p95(values: list[float]) -> str:
+    """"p50 / p95" of latencies in ms, as the tables print them."""
+    return f"{percentile(values, 50):.1f} / {percentile(values, 95):.1f}"
+
+
 def load_note() -> str:
     try:
         return "load average %.1f %.1f %.1f on %d cpus" % (*os.getloadavg(), os.cpu_count() or 0)
@@ -612,17 +617,16 @@ def local_scale_run(eval_dir: Path, work: Path, sizes: list[int], base: np.ndarr
         t.add_row("first keyword query, cold (ms): postings file / FTS5 bm25()",
                   f"{r['first_keyword_s'] * 1000:,.0f} / {r_fts['first_keyword_s'] * 1000:,.0f}")
         t.add_row("keyword p50 / p95, first pass over the questions (ms): postings file / FTS5 bm25()",
-                  f"{percentile(r['keyword_cold'], 50):.1f} / {percentile(r['keyword_cold'], 95):.1f}; "
-                  f"{percentile(r_fts['keyword_cold'], 50):.1f} / {percentile(r_fts['keyword_cold'], 95):.1f}")
+                  f"{p50_p95(r['keyword_cold'])}; {p50_p95(r_fts['keyword_cold'])}")
         for mode in ("keyword", "dense", "hybrid"):
             t.add_row(f"{mode} p50 / p95 (ms, question encoding excluded; keyword: second pass)",
-                      f"{percentile(r[mode], 50):.1f} / {percentile(r[mode], 95):.1f}")
+                      p50_p95(r[mode]))
         for mode in ("keyword", "hybrid"):
             t.add_row(f"{mode} p50 / p95 with FTS5's bm25() instead of the postings file (ms)",
-                      f"{percentile(r_fts[mode], 50):.1f} / {percentile(r_fts[mode], 95):.1f}")
+                      p50_p95(r_fts[mode]))
         t.add_row("keyword top 10 the same with both (same chunk or same score at every rank)",
                   f"{same} of {len(qs)}")
-        t.add_row("question encoding p50 / p95 (ms)", f"{percentile(r['encode'], 50):.1f} / {percentile(r['encode'], 95):.1f}")
+        t.add_row("question encoding p50 / p95 (ms)", p50_p95(r['encode']))
         t.add_row("RSS: open + keyword / + FAISS / + encoder, searching (MB)",
                   f"{r['rss_keyword_mb']:,.0f} / {r['rss_vectors_mb']:,.0f} / {r['rss_steady_mb']:,.0f}")
         t.add_row("RSS peak of the searching process (MB)", f"{r['rss_peak_mb']:,.0f}")
@@ -820,8 +824,8 @@ def milvus_scale_run(eval_dir: Path, work: Path, sizes: list[int], src: Path, ba
         t.add_row("open (s) / first keyword query, cold (ms)", f"{r['open_s']:.1f} / {r['first_keyword_s'] * 1000:,.0f}")
         for mode in ("keyword", "dense", "hybrid"):
             t.add_row(f"{mode} p50 / p95 (ms, question encoding excluded)",
-                      f"{percentile(r[mode], 50):.1f} / {percentile(r[mode], 95):.1f}")
-        t.add_row("question encoding p50 / p95 (ms)", f"{percentile(r['encode'], 50):.1f} / {percentile(r['encode'], 95):.1f}")
+                      p50_p95(r[mode]))
+        t.add_row("question encoding p50 / p95 (ms)", p50_p95(r['encode']))
         t.add_row("RSS: open / + keyword / + encoder, searching (MB)",
                   f"{r['rss_open_mb']:,.0f} / {r['rss_keyword_mb']:,.0f} / {r['rss_steady_mb']:,.0f}")
         t.add_row("RSS peak of the searching process / other processes (MB)",
