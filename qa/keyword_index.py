@@ -66,6 +66,9 @@ class _Tail:
     ids: list[int] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
     postings: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
+    # `ids` and `lengths` as arrays, made once per generation rather than once per query
+    id_array: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    length_array: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
     alive: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # over `ids`
     dead: np.ndarray | None = None  # mask over the file's ids: removed since the build (None: none)
 
@@ -243,7 +246,8 @@ class KeywordIndex:
                 pos.append(j)
                 cnt.append(c)
             t.last_id = cid
-        t.alive = np.isin(np.array(t.ids, np.int64), store.chunk_ids_after(self.max_id))
+        t.id_array, t.length_array = np.array(t.ids, np.int64), np.array(t.lengths, np.float64)
+        t.alive = np.isin(t.id_array, store.chunk_ids_after(self.max_id))
         t.dead = None
         if upto != self.n_docs:
             t.dead = self._lengths >= 0
@@ -280,8 +284,7 @@ class KeywordIndex:
         df = store.term_doc_counts(sorted({t for t in tokens if t is not None}))
         avgdl = total / rows
         scores = np.zeros(self.max_id + 1, np.float64)
-        tail_ids = np.array(tail.ids, np.int64)
-        tail_lengths = np.array(tail.lengths, np.float64)
+        tail_ids, tail_lengths = tail.id_array, tail.length_array
         tail_scores = np.zeros(len(tail_ids), np.float64)
         for term, tok in zip(terms, tokens):  # in the query's order, as bm25() sums its phrases
             if tok is None:

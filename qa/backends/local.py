@@ -367,18 +367,22 @@ class LocalBackend(IndexBackend):
         thread builds it (minutes at 1M chunks) and FTS5 answers meanwhile."""
         if self.store.chunk_count_estimate() < self.keyword_index_min_chunks:
             return None
-        path = self.path / KEYWORDS_NAME
+        kw = self._loaded_keywords()
+        if kw is None:
+            self._build_keywords_in_background()
+        return kw
+
+    def _loaded_keywords(self) -> KeywordIndex | None:
+        """The file as this object holds it, loaded again (and its checksum read) only when
+        it is new or another process replaced it; None when missing or unusable."""
         try:
-            st = os.stat(path)
+            st = os.stat(self.path / KEYWORDS_NAME)
         except FileNotFoundError:
             self._keywords = None
-            self._build_keywords_in_background()
             return None
         kw = self._keywords
         if kw is None or (kw.stat.st_ino, kw.stat.st_mtime_ns) != (st.st_ino, st.st_mtime_ns):
-            self._keywords = kw = KeywordIndex.load(path, self.store.get_meta("created_at") or "")
-            if kw is None:
-                self._build_keywords_in_background()
+            self._keywords = kw = KeywordIndex.load(self.path / KEYWORDS_NAME, self.store.get_meta("created_at") or "")
         return kw
 
     def refresh_keyword_index(self, force: bool = False) -> bool:
@@ -388,7 +392,8 @@ class LocalBackend(IndexBackend):
         if self.store.chunk_count_estimate() < self.keyword_index_min_chunks and not force:
             return False
         if not force:
-            kw = KeywordIndex.load(self.path / KEYWORDS_NAME, self.store.get_meta("created_at") or "")
+            with self.lock:
+                kw = self._loaded_keywords()
             if kw is not None and not kw.needs_rebuild(self.store):
                 return False
         return self._build_keywords()
