@@ -90,11 +90,16 @@ TELECOM = ("現今，光導纖維和通訊衛星這兩個先進科技，佔有�
            "電報的發明開啟了電子通訊的新紀元。")
 
 
+def highlighted(text: str, question: str, title: str) -> str:
+    """The one best sentence of `text` for `question` (every term equally rare)."""
+    (s, e), = best_sentences(text, question, idf_weights(query_terms(question), {}, 1000), title=title)
+    return text[s:e]
+
+
 def test_a_sentence_opening_with_a_back_reference_is_highlighted_with_the_one_before():
     question = "現今，光導纖維和通訊衛星這兩個先進科技，仍是使用哪種原理?"
-    weights = idf_weights(query_terms(question), {}, 1000)
-    (s, e), = best_sentences(TELECOM, question, weights, title="電")
-    assert TELECOM[s:e] == TELECOM[: TELECOM.index("電報")]  # both sentences, so 電磁波原理 is in it
+    # both sentences, so 電磁波原理 is in it
+    assert highlighted(TELECOM, question, "電") == TELECOM[: TELECOM.index("電報")]
 
 
 def test_dependent_sentences_join_only_on_a_real_opener_within_the_cap():
@@ -134,10 +139,7 @@ EAST_GERMANY = ("在1957年東德有10,471座普通教育學校，1988年公立�
 
 
 def test_a_question_phrase_said_whole_beats_its_words_scattered():
-    question = "東德的義務教育需要多久？"
-    weights = idf_weights(query_terms(question), {}, 1000)
-    (s, e), = best_sentences(EAST_GERMANY, question, weights, title="东德")
-    assert "十年義務教育" in EAST_GERMANY[s:e]
+    assert "十年義務教育" in highlighted(EAST_GERMANY, "東德的義務教育需要多久？", "东德")
 
 
 def _hit(i: int, article: str, score: float, text: str, title: str = "周庄镇税收") -> Hit:
