@@ -1,8 +1,10 @@
 """From hits to an answer: decide whether anything answers, which passages are worth
 showing, which sentence answers, and the short answer inside it.
 
-Highlighting is in `qa.highlight` (lexical with topic terms discounted, answer type, and the
-embedding model on the best passage's sentences); short answers in `qa.short_answer`.
+Highlighting is in `qa.highlight` (lexical with topic terms discounted, answer type, the
+article's first sentence for who/what questions, and the embedding model on the best
+passage's sentences); short answers in `qa.short_answer`. The passages of the best article
+compete for the highlight, and the one holding it is shown first (`_answer_passage`).
 
 Sources: a passage is shown only when its score is close to the best one's (`SourceCut`);
 weaker ones go to `Answer.related`. Each shown passage carries a relevance cue.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import accumulate
 from typing import Any
 
 from . import crosslingual
@@ -163,8 +166,10 @@ def closeness(hit: Hit, best: Hit, cut: SourceCut) -> float:
     return hit.score / best.score if best.score > 0 else 1.0
 
 
-def _passage(h: Hit, question: str, weights: dict[str, float], relevance: Relevance, **kw: Any) -> Passage:
-    spans = best_sentences(h.text, question, weights, title=h.citation.title, **kw)
+def _passage(h: Hit, question: str, weights: dict[str, float], relevance: Relevance,
+             spans: tuple[tuple[int, int], ...] | None = None, **kw: Any) -> Passage:
+    if spans is None:
+        spans = best_sentences(h.text, question, weights, title=h.citation.title, opens_article=h.start == 0, **kw)
     return Passage(text=h.text, score=h.score, citation=h.citation,
                    highlight=h.text[spans[0][0] : spans[0][1]] if spans else "", highlights=spans,
                    start=h.start, end=h.end, chunk_id=h.chunk_id, relevance=relevance)
@@ -202,14 +207,17 @@ def build_answer(
     merged = merge_overlapping(hits)[:k]
     # highlighting also looks for an English question's words in Chinese (abstention above does not)
     weights = idf_weights(question_terms(question), doc_freq, max(n_docs, 1))
-    shown: list[Passage] = []
+    near = [closeness(h, merged[0], cut) for h in merged]
+    shown_at = [i for i in range(len(merged)) if i == 0 or near[i] >= cut.min_shown]
+    first, first_spans = _answer_passage(merged, shown_at, question, weights, kind, scorer, highlight)
+    shown = [_passage(merged[first], question, weights, "high", first_spans)]
     related: list[Passage] = []
     for i, h in enumerate(merged):
-        c = closeness(h, merged[0], cut)
-        if i == 0 or c >= cut.min_shown:
-            rel: Relevance = "high" if i == 0 or c >= cut.min_high else "medium"
-            shown.append(_passage(h, question, weights, rel, kind=kind, params=highlight,
-                                  scorer=scorer if i == 0 else None))
+        if i == first:
+            continue
+        if i in shown_at:
+            rel: Relevance = "high" if i == 0 or near[i] >= cut.min_high else "medium"
+            shown.append(_passage(h, question, weights, rel, kind=kind, params=highlight))
         else:
             related.append(_passage(h, question, weights, "low", kind=kind, params=highlight))
     best = shown[0].highlight
@@ -217,6 +225,28 @@ def build_answer(
     return Answer(question=question, passages=tuple(shown), found=True, confidence=conf,
                   short_answer=best[span[0] : span[1]] if span else None, short_answer_span=span,
                   answer_type=kind, related=tuple(related), language=language)
+
+
+def _answer_passage(merged: Sequence[Hit], shown_at: Sequence[int], question: str, weights: dict[str, float],
+                    kind: AnswerType | None, scorer: SentenceScorer | None,
+                    params: HighlightParams) -> tuple[int, tuple[tuple[int, int], ...]]:
+    """Which shown passage the answer sentence is in (an index into `merged`) and its span.
+
+    The best article's shown passages (its chunks that do not touch, so were not merged) are
+    scored as one text, in article order, so they compete for the highlight: the first hit may
+    be a later chunk while the article's opening chunk holds the lead sentence that answers
+    (松平康忠是什么时期的武将？). Sentences never join across two passages."""
+    same = [i for i in shown_at if merged[i].article_id == merged[0].article_id] if params.across_passages else [0]
+    same.sort(key=lambda i: merged[i].start)
+    texts = [merged[i].text for i in same]
+    offsets = list(accumulate((len(t) + 2 for t in texts[:-1]), initial=0))
+    spans = best_sentences("\n\n".join(texts), question, weights, title=merged[0].citation.title, kind=kind,
+                           scorer=scorer, params=params, opens_article=merged[same[0]].start == 0)
+    if not spans:
+        return 0, ()
+    s, e = spans[0]
+    j = max(n for n, o in enumerate(offsets) if o <= s)
+    return same[j], ((s - offsets[j], e - offsets[j]),)
 
 
 def _short_answer_span(highlight: str, question: str, kind: AnswerType | None, weights: dict[str, float],

@@ -1,6 +1,6 @@
 """Which sentence of a passage answers the question.
 
-Each sentence gets a score from up to four signals (measured one by one on CMRC 2018 trial
+Each sentence gets a score from up to five signals (measured one by one on CMRC 2018 trial
 and DRCD dev, see the README's ablation table):
 
 - lexical: the IDF-weighted share of the question's terms the sentence holds, plus a small
@@ -14,6 +14,10 @@ and DRCD dev, see the README's ablation table):
 - answer type: a sentence holding what the question asks for (a number for 多少, a date for
   哪一年...), not already said by the question and within a few characters of one of its
   terms (税收1334万元 for 税收多少), gets a bonus;
+- the article's first sentence, for a question about who or what the subject is, its other
+  names or where it is (`short_answer.asks_identity`): an encyclopedia's lead sentence and a
+  news story's lede say exactly that, in the words of the headline, which local weighting
+  discounts;
 - meaning: the embedding model's cosine between the question and each sentence (embedded
   under the passage's headline, so that every sentence names the topic and the cosine
   differs on the rest), rescaled within the passage, so a sentence that answers in other
@@ -40,7 +44,7 @@ import numpy as np
 
 from .chunk import split_sentences
 from .records import AnswerType
-from .short_answer import NEAR_CHARS, has_type
+from .short_answer import NEAR_CHARS, asks_identity, has_type
 from .textnorm import normalize
 
 SENTENCE_MAX_CHARS = 400
@@ -71,6 +75,11 @@ class HighlightParams:
     # (它/这/该/此/其 too, the default), "+person" (他/她 too: measured, not kept)
     join_dependent: int = 150
     dependent_openers: str = "+anaphor"
+    # added to the article's first sentence when the question asks who/what/where its subject is
+    lead_bonus: float = 0.2
+    # the best article's other shown passages (chunks that do not touch the first) are scored
+    # with it, and the passage holding the best sentence is shown first
+    across_passages: bool = True
 
 
 def _bigrams(s: str) -> set[str]:
@@ -164,9 +173,11 @@ def score_sentences(
     cosines: Sequence[float] | None = None,
     params: HighlightParams = HighlightParams(),
     all_spans: Sequence[tuple[int, int]] | None = None,
+    lead: int | None = None,
 ) -> list[float]:
     """One score per sentence span of `text`; higher answers `question` better. Local term
-    weights count over `all_spans` (default: `spans`), all the passage's sentences."""
+    weights count over `all_spans` (default: `spans`), all the passage's sentences. `lead`:
+    the start of the sentence that gets `params.lead_bonus` (the article's first)."""
     if not spans:
         return []
     norms = [normalize(text[s:e]) for s, e in spans]
@@ -200,6 +211,8 @@ def score_sentences(
             score += params.type_bonus
         if dense is not None:
             score += params.dense_weight * float(dense[i])
+        if s == lead:
+            score += params.lead_bonus
         scores.append(score)
     return scores
 
@@ -214,20 +227,23 @@ def best_sentences(
     kind: AnswerType | None = None,
     scorer: SentenceScorer | None = None,
     params: HighlightParams = HighlightParams(),
+    opens_article: bool = False,
 ) -> tuple[tuple[int, int], ...]:
     """Spans of the `n` sentences of `text` that best answer `question`, in text order.
-    `scorer` (the embedding model) is called once with all sentences of the passage."""
+    `scorer` (the embedding model) is called once with the lexically best few sentences.
+    `opens_article`: `text` starts at the article's start (its first sentence is the lead)."""
     spans = sentence_spans(text, params.join_clauses, params.join_dependent, params.dependent_openers)
     if not spans:
         return ()
-    scores = score_sentences(text, question, weights, spans, title=title, kind=kind, params=params)
+    lead = spans[0][0] if opens_article and params.lead_bonus and asks_identity(question) else None
+    scores = score_sentences(text, question, weights, spans, title=title, kind=kind, params=params, lead=lead)
     if scorer is not None and params.dense_weight and len(spans) > 1:
         # embed the lexically best few only; the others keep their lexical score and no dense credit
         top = sorted(range(len(spans)), key=lambda i: (-scores[i], i))[: max(params.dense_candidates, 2)]
         top.sort()
         cos = scorer(question, title, [text[spans[i][0] : spans[i][1]] for i in top])
         sub = score_sentences(text, question, weights, [spans[i] for i in top], title=title, kind=kind,
-                              cosines=cos, params=params, all_spans=spans)
+                              cosines=cos, params=params, all_spans=spans, lead=lead)
         for j, i in enumerate(top):
             scores[i] = sub[j]
     if params.next_sentence:  # credit the sentence right after a good match

@@ -123,9 +123,11 @@ class Answer:
     `message` says why (nothing relevant, or the question was empty).
 
     `passages` are the sources worth showing (close to the best one); weaker candidates
-    are in `related` ("possibly related"). `short_answer` is the answer span (a number,
-    date, name...) inside the best passage's highlighted sentence, when one could be
-    found without guessing; `short_answer_span` is its (start, end) in that `highlight`.
+    are in `related` ("possibly related"). The first (`best`) is the passage of the best
+    article that holds the highlighted answer, usually the best-ranked one. `short_answer`
+    is the answer span (a number, date, name...) inside the best passage's highlighted
+    sentence, when one could be found without guessing; `short_answer_span` is its (start,
+    end) in that `highlight`.
     `language` is the question's language, for the words a view adds around the answer.
     """
 

@@ -28,6 +28,10 @@ _ORG_Q = re.compile(r"哪[一]?[家个所间]?(公司|机构|组织|大学|学�
                     r"哪家")
 _PLACE_Q = re.compile(r"哪里|哪儿|何处|何地|什么地方|哪[一]?[个座]?(国家|城市|省|市|县|地区|国|州|岛|城|镇|村|区|洲)|"
                       r"位于哪|在哪|\bwhere\b")
+# questions about who or what the subject is, its other names, or where it is: the opening
+# sentence of an article says exactly that (an encyclopedia's lead, a news story's lede). Chinese only:
+# "who is"/"what is the"/"where is" over XQuAD's Chinese paragraphs cost 2-8 of 632 questions
+_IDENTITY_Q = re.compile(r"是谁|谁是|什么是|是指|指的是|别名|别称|又名|又称|简称|全称|叫什么|在哪|哪里|位于")
 
 _DIGITS = r"[0-9]+(?:[.,][0-9]+)*"
 _ZH_NUM = r"[零〇一二两三四五六七八九十百千万亿]+"
@@ -65,6 +69,12 @@ def expected_type(question: str) -> AnswerType | None:
     if _NUMBER_Q.search(q):
         return "number"
     return None
+
+
+def asks_identity(question: str) -> bool:
+    """Whether the question asks who or what its subject is, what else it is called, or where
+    it is (什么是暴发户, 王法慧是谁的女儿, 蓍的别名是什么, 乌石渔港在哪里)."""
+    return bool(_IDENTITY_Q.search(normalize(question)))
 
 
 @lru_cache(maxsize=1)

@@ -3,12 +3,14 @@ passages are shown as sources. Real model, real sample archive."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from qa.answer import SourceCut, build_answer, closeness, idf_weights
-from qa.highlight import best_sentences, sentence_spans
+from qa.highlight import HighlightParams, best_sentences, sentence_spans
 from qa.records import Citation, Hit
-from qa.short_answer import expected_type, pick_short_answer, typed_spans
+from qa.short_answer import asks_identity, expected_type, pick_short_answer, typed_spans
 from qa.textnorm import query_terms
 
 TAX_SENTENCE = "2021年,周庄镇顺利完成各项经济指标,工业增加值同比增加20.2%,固定资产投资同比上升7.8%;累计完成税收1334万元,占任务数885万元的150.7%。"
@@ -113,6 +115,59 @@ def test_dependent_sentences_join_only_on_a_real_opener_within_the_cap():
     assert spans("甲国有两座城市。\n这两座城市都靠海。") == ["甲国有两座城市。", "这两座城市都靠海。"]
     assert spans("甲国有两座城市。这两座城市都靠海。", cap=10) == ["甲国有两座城市。", "这两座城市都靠海。"]
     assert spans("甲国有两座城市。这两座城市都靠海。", cap=0) == ["甲国有两座城市。", "这两座城市都靠海。"]
+
+
+# CMRC 2018 trial (Wikipedia): the lead sentence names what the subject is and its other
+# names, mostly in the headline's words, which local weighting discounts
+CHENG_GONGYING = ("成公英，表字不详，金城人，东汉末群雄韩遂的信任将领。韩遂在潼关之战失败后，逃到湟中，部众四散，"
+                  "唯独成公英跟随。后来韩遂逝世，而成为曹魏的将领。汉灵帝中平末年时，成公英开始跟随韩遂，并成为腹心。")
+PELTOPHORUM = ("盾柱木 （学名：'），别称双翼豆（中国主要植物图说）、闭䇲木、黄燄木及翅果木\"'等，是豆科盾柱木属的植物。"
+               "原产于中国海南岛、越南、马来西亚、澳洲及美洲等。树皮能作提炼黄色染料之用。"
+               "因盾柱木的柱头形状貌如盾形，故而得名。")
+
+
+@pytest.mark.parametrize("text, title, question, answer", [
+    (CHENG_GONGYING, "成公英", "成公英是谁的将领？", "东汉末群雄韩遂的信任将领"),
+    (PELTOPHORUM, "盾柱木", "盾柱木的别名是什么？", "别称双翼豆"),
+], ids=["成公英", "盾柱木"])
+def test_a_who_or_what_question_highlights_the_articles_first_sentence(text, title, question, answer):
+    assert asks_identity(question)
+    w = idf_weights(query_terms(question), {}, 1000)
+    (s, e), = best_sentences(text, question, w, title=title, opens_article=True)
+    assert answer in text[s:e] and s == 0
+    # the same text as a later chunk (its first sentence is not the article's): no lead bonus
+    (s, e), = best_sentences(text, question, w, title=title, opens_article=False)
+    assert s > 0
+
+
+def test_identity_questions_are_who_what_alias_and_where_only():
+    assert asks_identity("什么是暴发户？") and asks_identity("乌石渔港在哪里？") and asks_identity("國家圖書館首位副館長是誰？")
+    assert not asks_identity("易颉的理论原理是什么？") and not asks_identity("周庄镇2021年完成税收多少？")
+    assert not asks_identity("Who is the mayor?")  # measured on XQuAD: English patterns cost questions
+
+
+# CMRC 2018 trial: a later chunk of the article ranks first, its opening chunk second (they do
+# not touch, so they are two passages); the lead sentence in the second one answers
+MATSUDAIRA = ("松平康忠（1546年－1618年9月28日）是日本战国时代至安土桃山时代的武将。长泽松平家第8代当主。"
+              "德川氏的家臣。德川家康的从弟。")
+MATSUDAIRA_LATER = ("信重在翌年的三河一向一揆属于家康方被讨死，而近清一直辅助康忠直至天正16年（1588年）死去。"
+                    "此后康忠在元龟元年（1570年）从属于义父忠次参加姉川之战。接著在天正3年（1575年）的长筿之战中并跟随忠次参战。")
+
+
+def test_the_best_articles_passages_compete_for_the_highlight():
+    c = Citation("kz", "松平康忠", None, None, None, None, None)
+    hits = [Hit(2, "kz", MATSUDAIRA_LATER, 300, 300 + len(MATSUDAIRA_LATER), 1.0, c, dense_score=0.9, keyword_score=10.0),
+            Hit(1, "kz", MATSUDAIRA, 0, len(MATSUDAIRA), 0.95, c, dense_score=0.9, keyword_score=9.5)]
+    q = "松平康忠是什么时期的武将？"
+    ans = build_answer(q, hits, {t: 1 for t in query_terms(q)}, 1000)
+    assert ans.best.start == 0 and "日本战国时代至安土桃山时代" in ans.best.highlight
+    s, e = ans.best.highlights[0]
+    assert ans.best.text[s:e] == ans.best.highlight
+    assert [p.start for p in ans.passages] == [0, 300] and ans.best.relevance == "high"
+    # each passage on its own: the first hit's highlight, from the later chunk
+    alone = build_answer(q, hits, {t: 1 for t in query_terms(q)}, 1000,
+                         highlight=replace(HighlightParams(), across_passages=False))
+    assert alone.best.start == 300 and "安土桃山" not in alone.best.highlight
 
 
 # crud_news_dev: the 其中 sentence joins the one before; both give a rate next to 利率
