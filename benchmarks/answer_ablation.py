@@ -3,7 +3,7 @@ per configuration of `HighlightParams`, on a question set, from one retrieval.
 
 Retrieval is not what is measured here, so it runs once: hybrid `search(k=10)` per question
 (exactly the hits `ask(k=5)` sees) is pickled with the query vector and the IDF inputs, and
-the sentences of each best passage are embedded once (under their headline, as `ask` does).
+the sentences of the best article's passages are embedded once (under their headline, as `ask` does).
 Every configuration then runs the real `build_answer` on those hits; sentences a configuration
 cuts differently (dependent sentences joined) are embedded from the archive on first use and
 added to the cache.
@@ -29,7 +29,8 @@ from qa.highlight import HighlightParams, sentence_spans  # noqa: E402
 from qa.textnorm import query_terms  # noqa: E402
 
 FINAL = HighlightParams()
-MORNING = replace(FINAL, join_dependent=0)  # the final configuration of 2026-11-30 (before dependent sentences joined)
+SECOND = replace(FINAL, lead_bonus=0.0, across_passages=False)  # the final configuration of 2026-11-30 afternoon
+MORNING = replace(SECOND, join_dependent=0)  # the final configuration of 2026-11-30 (before dependent sentences joined)
 PREVIOUS = replace(MORNING, phrase_weight=0.0, type_bonus=0.0)  # the final configuration of 2026-11-30 morning
 CONFIGS = [
     ("before (lexical, clause sentences)", replace(PREVIOUS, join_clauses=False, local_weighting=False,
@@ -40,7 +41,12 @@ CONFIGS = [
     ("+ sentence embeddings, 4 best", PREVIOUS),
     ("+ question phrase 0.2", replace(MORNING, type_bonus=0.0)),
     ("+ asked type next to a question term 0.2", MORNING),
-    ("+ a sentence opening with a connective or back-reference joins the one before, <= 150 chars (final)", FINAL),
+    ("+ a sentence opening with a connective or back-reference joins the one before, <= 150 chars", SECOND),
+    ("+ the article's first sentence +0.2 for who/what/alias/where questions", replace(SECOND, lead_bonus=0.2)),
+    ("+ the best article's shown passages compete for the highlight (final)", FINAL),
+    ("final, the best article's passages only (no first-sentence bonus)", replace(FINAL, lead_bonus=0.0)),
+    ("final, first-sentence bonus 0.1", replace(FINAL, lead_bonus=0.1)),
+    ("final, first-sentence bonus 0.3", replace(FINAL, lead_bonus=0.3)),
     ("final, connectives only (no 它/这/该/此/其)", replace(FINAL, dependent_openers="connective")),
     ("final, 他/她 joined too", replace(FINAL, dependent_openers="+person")),
     ("final, joined up to 400 chars", replace(FINAL, join_dependent=400)),
@@ -66,8 +72,8 @@ def retrieve(archive_dir: str, questions: str, limit: int | None, cache: Path) -
             hits = a.search(q.question, 10, "hybrid", **q.filters)
             rows.append({"q": q, "hits": hits, "df": a.store.document_frequencies(query_terms(q.question)),
                          "qv": a._encode_query(q.question).ravel()})
-        texts = sorted({passage_text(h.citation.title, h.text[s:e]) for r in rows if r["hits"]
-                        for h in merge_overlapping(r["hits"])[:1]
+        texts = sorted({passage_text(h.citation.title, h.text[s:e]) for r in rows
+                        for h in best_article_passages(r["hits"])
                         for join in (True, False) for s, e in sentence_spans(h.text, join)})
         vecs = a.encoder.encode_passages(texts, batch_size=64)
         data = {"rows": rows, "n_docs": a.store.counts()["chunks"], "vecs": dict(zip(texts, vecs))}
@@ -75,11 +81,17 @@ def retrieve(archive_dir: str, questions: str, limit: int | None, cache: Path) -
     return data
 
 
+def best_article_passages(hits: list) -> list:
+    """The passages `ask(k=5)` may highlight: those of the first passage's article."""
+    merged = merge_overlapping(hits)[:5]
+    return [h for h in merged if h.article_id == merged[0].article_id]
+
+
 def ensure_vecs(data: dict, params: HighlightParams, archive_dir: str | None, cache_file: Path | None = None) -> None:
     """Embed the sentences `params` cuts that the cache lacks (e.g. joined sentences)."""
     vecs = data["vecs"]
-    want = sorted({passage_text(h.citation.title, h.text[s:e]) for r in data["rows"] if r["hits"]
-                   for h in merge_overlapping(r["hits"])[:1]
+    want = sorted({passage_text(h.citation.title, h.text[s:e]) for r in data["rows"]
+                   for h in best_article_passages(r["hits"])
                    for s, e in sentence_spans(h.text, params.join_clauses, params.join_dependent,
                                               params.dependent_openers)} - vecs.keys())
     if not want:
