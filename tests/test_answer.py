@@ -170,6 +170,14 @@ def test_the_best_articles_passages_compete_for_the_highlight():
     assert alone.best.start == 300 and "安土桃山" not in alone.best.highlight
 
 
+def test_the_party_secretary_is_named_from_the_articles_opening_chunk(sample_archive_ro):
+    # the sample's 周庄镇 article: a later chunk (党委书记主抓…) ranks first, the opening chunk
+    # names 党委书记崔全星; before, the short answer was 督促检查 from the later chunk
+    ans = sample_archive_ro.ask("周庄镇党委书记是谁？")
+    assert ans.found and ans.best.start == 0
+    assert "崔全星" in ans.best.highlight and ans.short_answer == "崔全星"
+
+
 # crud_news_dev: the 其中 sentence joins the one before; both give a rate next to 利率
 RATES = ("吕进中表示，6月上海全市企业贷款加权平均利率为3.60%，比上年同期下降15个基点。"
          "其中，小微贷款加权平均利率为3.88%，比上年同期下降33个基点。")
