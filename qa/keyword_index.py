@@ -57,6 +57,11 @@ def idf(rows: int, df: int) -> float:
     return v if v > 0.0 else 1e-6
 
 
+def term_share(w: float, tf: np.ndarray, dl: np.ndarray, avgdl: float) -> np.ndarray:
+    """One token's share of bm25() for chunks holding it `tf` times in `dl` tokens."""
+    return w * (tf * (K1 + 1.0)) / (tf + K1 * (1.0 - B + B * dl / avgdl))
+
+
 @dataclass
 class _Tail:
     """Chunks newer than the file, parsed once each (new ones are added as they come): their
@@ -78,10 +83,8 @@ class KeywordIndex:
 
     def __init__(self, path: Path, header: dict, arrays: dict[str, np.ndarray]):
         self.path = path
-        self.header = header
         self.max_id: int = header["max_id"]
         self.n_docs: int = header["n_docs"]
-        self.generation: int = header["generation"]
         self._blob = arrays["term_bytes"]
         self._term_off = arrays["term_offsets"]
         self._term_groups = arrays["term_groups"]
@@ -299,12 +302,11 @@ class KeywordIndex:
             w = idf(rows, df.get(tok, 0))
             post = self._postings(tok)
             if post is not None and len(post[0]):
-                ids, tf = post[0], post[1].astype(np.float64)
-                dl = self._lengths[ids]
-                scores[ids] += w * (tf * (K1 + 1.0)) / (tf + K1 * (1.0 - B + B * dl / avgdl))
+                ids = post[0]
+                scores[ids] += term_share(w, post[1].astype(np.float64), self._lengths[ids], avgdl)
             if tok in tail.postings:
-                j, tf = np.array(tail.postings[tok][0]), np.array(tail.postings[tok][1], np.float64)
-                tail_scores[j] += w * (tf * (K1 + 1.0)) / (tf + K1 * (1.0 - B + B * tail_lengths[j] / avgdl))
+                j = np.array(tail.postings[tok][0])
+                tail_scores[j] += term_share(w, np.array(tail.postings[tok][1], np.float64), tail_lengths[j], avgdl)
         if tail.dead is not None:
             scores[tail.dead] = 0.0
         if allowed is not None:
